@@ -1,0 +1,53 @@
+//! aigw: a self-hosted AI gateway. This binary parses the command line, loads the
+//! configuration, wires the proxy, writer, store and admin API together, and runs them.
+
+mod health;
+mod load;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "aigw",
+    version,
+    about = "Self-hosted AI gateway: proxy, logs, keys and audit"
+)]
+struct Cli {
+    /// Configuration file (default: the embedded config/aigw.toml).
+    #[arg(long, global = true, env = "AIGW_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (the default).
+    Serve,
+    /// Validate the configuration and price table, print a summary, and exit.
+    Check,
+    /// GET a URL and exit 0 on 200 (the container healthcheck).
+    Health {
+        #[arg(long, default_value = "http://127.0.0.1:8081/healthz")]
+        url: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve::run(cli.config.as_deref()),
+        Command::Check => load::check(cli.config.as_deref()),
+        Command::Health { url } => health::run(&url),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("aigw: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

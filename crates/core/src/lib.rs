@@ -1,0 +1,28 @@
+//! aigw-core: the domain types every other crate of aigw shares.
+//!
+//! Nothing here does I/O. The proxy builds [`LogRecord`]s and hands them to a [`LogSink`]; the
+//! writer implements the sink and the store persists the records; the admin API reads them back.
+//!
+//! # Layout
+//! - [`record`]: `LogRecord`, the capture of one proxied exchange, and its parts.
+//! - [`usage`]: token usage as the provider reported it, and where it came from.
+//! - [`pricing`]: the price table and the cost of a usage.
+//! - [`sink`]: the `LogSink` trait between the data plane and the write path.
+//! - [`config`]: the TOML configuration and its environment overrides.
+//! - [`clock`]: wall-clock time behind a trait, so tests can fix it.
+//! - [`ids`]: ULID log ids.
+
+pub mod clock;
+pub mod config;
+pub mod ids;
+pub mod pricing;
+pub mod record;
+pub mod sink;
+pub mod usage;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::{Config, ConfigError};
+pub use pricing::{CustomCost, ModelPrice, PriceTable};
+pub use record::{LogRecord, Payload, Source, SourceKind};
+pub use sink::{LogSink, NullSink, SinkError};
+pub use usage::{Usage, UsageSource};

@@ -1,0 +1,155 @@
+//! Errors of the data plane, and their responses in the shape the caller's SDK expects.
+//!
+//! Each error knows who is at fault (caller, upstream, gateway) and its HTTP status; the edge of
+//! the request flow turns it into a body shaped like the provider's own errors, so an OpenAI SDK
+//! raises its usual `APIStatusError`, an Anthropic SDK its own, and so on.
+
+use aigw_core::config::ProviderFormat;
+use bytes::Bytes;
+use http::StatusCode;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("unknown account {0:?}")]
+    UnknownAccount(String),
+    #[error("unknown gateway {0:?}; create it first (only the gateway \"default\" is created on first use)")]
+    UnknownGateway(String),
+    #[error("unknown provider {0:?}")]
+    UnknownProvider(String),
+    #[error("{0}")]
+    BadPath(String),
+    #[error("invalid {name} header: {reason}")]
+    BadHeader { name: &'static str, reason: String },
+    #[error("{0}")]
+    BadBody(String),
+    #[error("request body is larger than the gateway's limit of {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("could not read the request body: {0}")]
+    RequestBody(String),
+    #[error("the gateway's log backlog is full; retry shortly")]
+    Shed,
+    #[error("could not reach the provider: {0}")]
+    UpstreamConnect(String),
+    #[error("the provider did not respond within {ms} ms")]
+    UpstreamTimeout { ms: u64 },
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl ProxyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::UnknownAccount(_)
+            | ProxyError::UnknownGateway(_)
+            | ProxyError::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            ProxyError::BadPath(_)
+            | ProxyError::BadHeader { .. }
+            | ProxyError::BadBody(_)
+            | ProxyError::RequestBody(_) => StatusCode::BAD_REQUEST,
+            ProxyError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::Shed => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::UpstreamConnect(_) => StatusCode::BAD_GATEWAY,
+            ProxyError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A short machine-readable code, used as OpenAI's `code` field.
+    fn code(&self) -> &'static str {
+        match self {
+            ProxyError::UnknownAccount(_) => "unknown_account",
+            ProxyError::UnknownGateway(_) => "unknown_gateway",
+            ProxyError::UnknownProvider(_) => "unknown_provider",
+            ProxyError::BadPath(_) => "invalid_path",
+            ProxyError::BadHeader { .. } => "invalid_header",
+            ProxyError::BadBody(_) | ProxyError::RequestBody(_) => "invalid_request_body",
+            ProxyError::BodyTooLarge { .. } => "request_too_large",
+            ProxyError::Shed => "gateway_overloaded",
+            ProxyError::UpstreamConnect(_) => "upstream_unreachable",
+            ProxyError::UpstreamTimeout { .. } => "upstream_timeout",
+            ProxyError::Config(_) => "gateway_error",
+        }
+    }
+
+    /// The error body in `format`'s shape.
+    pub fn body(&self, format: ProviderFormat) -> Bytes {
+        let status = self.status();
+        let message = self.to_string();
+        let value = match format {
+            ProviderFormat::Openai => json!({
+                "error": {
+                    "message": message,
+                    "type": openai_type(status),
+                    "param": null,
+                    "code": self.code(),
+                }
+            }),
+            ProviderFormat::Anthropic => json!({
+                "type": "error",
+                "error": { "type": anthropic_type(status), "message": message }
+            }),
+            ProviderFormat::Gemini => json!({
+                "error": { "code": status.as_u16(), "message": message, "status": google_status(status) }
+            }),
+        };
+        Bytes::from(value.to_string())
+    }
+}
+
+fn openai_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 404 | 413 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        429 => "rate_limit_error",
+        _ => "server_error",
+    }
+}
+
+fn anthropic_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "invalid_request_error",
+        401 => "authentication_error",
+        403 => "permission_error",
+        404 => "not_found_error",
+        413 => "request_too_large",
+        429 => "rate_limit_error",
+        503 | 529 => "overloaded_error",
+        504 => "timeout_error",
+        _ => "api_error",
+    }
+}
+
+fn google_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 413 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_take_the_callers_shape() {
+        let e = ProxyError::UpstreamTimeout { ms: 100 };
+        assert_eq!(e.status(), 504);
+        let v: serde_json::Value = serde_json::from_slice(&e.body(ProviderFormat::Openai)).unwrap();
+        assert_eq!(v["error"]["code"], "upstream_timeout");
+        let v: serde_json::Value =
+            serde_json::from_slice(&e.body(ProviderFormat::Anthropic)).unwrap();
+        assert_eq!(v["type"], "error");
+        assert_eq!(v["error"]["type"], "timeout_error");
+        let v: serde_json::Value = serde_json::from_slice(&e.body(ProviderFormat::Gemini)).unwrap();
+        assert_eq!(v["error"]["status"], "DEADLINE_EXCEEDED");
+        assert_eq!(v["error"]["code"], 504);
+    }
+}

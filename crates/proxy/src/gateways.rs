@@ -1,0 +1,128 @@
+//! Accounts and gateways the data plane serves. Gateway `default` is created on first use in
+//! any known account, as Cloudflare does; other unknown gateways and accounts are refused.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use aigw_core::config::{AccountConfig, GatewayConfig};
+
+use crate::error::ProxyError;
+
+/// The settings of one gateway that the data plane acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewaySettings {
+    pub account_id: String,
+    pub id: String,
+    pub collect_logs: bool,
+}
+
+/// The id of the gateway created on first use.
+pub const DEFAULT_GATEWAY: &str = "default";
+
+#[derive(Debug, Default)]
+struct Inner {
+    accounts: HashMap<String, Option<String>>,
+    gateways: HashMap<(String, String), Arc<GatewaySettings>>,
+}
+
+/// Known accounts and gateways. Cheap to clone; readers never wait on each other.
+#[derive(Debug, Clone, Default)]
+pub struct Gateways(Arc<RwLock<Inner>>);
+
+impl Gateways {
+    pub fn from_config(accounts: &[AccountConfig], gateways: &[GatewayConfig]) -> Self {
+        let mut inner = Inner::default();
+        for a in accounts {
+            inner.accounts.insert(a.id.clone(), a.name.clone());
+        }
+        for g in gateways {
+            let settings = GatewaySettings {
+                account_id: g.account.clone(),
+                id: g.id.clone(),
+                collect_logs: g.collect_logs,
+            };
+            inner
+                .gateways
+                .insert((g.account.clone(), g.id.clone()), Arc::new(settings));
+        }
+        Self(Arc::new(RwLock::new(inner)))
+    }
+
+    /// The gateway's settings, creating `default` on first use in a known account.
+    pub fn resolve(
+        &self,
+        account: &str,
+        gateway: &str,
+    ) -> Result<Arc<GatewaySettings>, ProxyError> {
+        {
+            let inner = self.0.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(g) = inner
+                .gateways
+                .get(&(account.to_string(), gateway.to_string()))
+            {
+                return Ok(g.clone());
+            }
+            if !inner.accounts.contains_key(account) {
+                return Err(ProxyError::UnknownAccount(account.to_string()));
+            }
+            if gateway != DEFAULT_GATEWAY {
+                return Err(ProxyError::UnknownGateway(gateway.to_string()));
+            }
+        }
+        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
+        let created = inner
+            .gateways
+            .entry((account.to_string(), gateway.to_string()))
+            .or_insert_with(|| {
+                tracing::info!(account, gateway, "gateway created on first use");
+                Arc::new(GatewaySettings {
+                    account_id: account.to_string(),
+                    id: gateway.to_string(),
+                    collect_logs: true,
+                })
+            })
+            .clone();
+        Ok(created)
+    }
+
+    /// Adds or replaces a gateway (the admin API calls this when gateways change).
+    pub fn upsert(&self, settings: GatewaySettings) {
+        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
+        inner.gateways.insert(
+            (settings.account_id.clone(), settings.id.clone()),
+            Arc::new(settings),
+        );
+    }
+
+    pub fn remove(&self, account: &str, gateway: &str) {
+        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
+        inner
+            .gateways
+            .remove(&(account.to_string(), gateway.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_created_on_first_use_in_known_accounts_only() {
+        let g = Gateways::from_config(
+            &[AccountConfig {
+                id: "acc".into(),
+                name: None,
+            }],
+            &[],
+        );
+        assert!(g.resolve("acc", "default").unwrap().collect_logs);
+        assert!(matches!(
+            g.resolve("acc", "other"),
+            Err(ProxyError::UnknownGateway(_))
+        ));
+        assert!(matches!(
+            g.resolve("nope", "default"),
+            Err(ProxyError::UnknownAccount(_))
+        ));
+    }
+}

@@ -1,0 +1,177 @@
+//! `TapBody`: wraps the provider's response body. Chunks pass to the caller the moment they
+//! arrive; a bounded copy is kept for the log and SSE events are scanned for usage. When the body
+//! ends, fails, or the caller goes away (the body is dropped), the exchange's record is finished.
+
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use aigw_core::Payload;
+use bytes::{Bytes, BytesMut};
+use http_body::{Body, Frame, SizeHint};
+
+use crate::exchange::Exchange;
+use crate::usage::json::{observe_body, observe_tail, TAIL_BYTES};
+use crate::usage::sse::SseScanner;
+use crate::usage::UsageAcc;
+
+/// The response body handed to the caller.
+pub struct TapBody<B> {
+    inner: B,
+    tap: Option<Box<Tap>>,
+}
+
+struct Tap {
+    exchange: Exchange,
+    kept: BytesMut,
+    size: u64,
+    truncated: bool,
+    /// The last bytes of a JSON body too large to keep, to find its usage.
+    tail: Vec<u8>,
+    sse: Option<SseScanner>,
+    usage: UsageAcc,
+    cap: usize,
+}
+
+impl<B> TapBody<B> {
+    pub(crate) fn new(inner: B, exchange: Exchange, sse: Option<SseScanner>) -> Self {
+        let cap = exchange.ctx.max_body_bytes;
+        let tap = Tap {
+            exchange,
+            kept: BytesMut::new(),
+            size: 0,
+            truncated: false,
+            tail: Vec::new(),
+            sse,
+            usage: UsageAcc::default(),
+            cap,
+        };
+        Self {
+            inner,
+            tap: Some(Box::new(tap)),
+        }
+    }
+
+    fn finish(&mut self, error: Option<String>) {
+        if let Some(tap) = self.tap.take() {
+            tap.finish(error);
+        }
+    }
+}
+
+impl Tap {
+    /// Observes a chunk; returns what to send to the caller in its place.
+    fn on_data(&mut self, data: Bytes) -> Bytes {
+        self.size += data.len() as u64;
+        let room = self.cap.saturating_sub(self.kept.len());
+        if data.len() <= room {
+            self.kept.extend_from_slice(&data);
+        } else {
+            self.kept.extend_from_slice(&data[..room]);
+            self.truncated = true;
+        }
+        match self.sse.as_mut() {
+            Some(sse) => match sse.feed(&data, &mut self.usage) {
+                Some(replacement) => replacement,
+                None => data,
+            },
+            None => {
+                if self.truncated {
+                    self.tail.extend_from_slice(&data);
+                    if self.tail.len() > 2 * TAIL_BYTES {
+                        self.tail.drain(..self.tail.len() - TAIL_BYTES);
+                    }
+                }
+                data
+            }
+        }
+    }
+
+    /// The stream ended cleanly; returns the scanner's leftover bytes (strip mode).
+    fn on_end(&mut self) -> Option<Bytes> {
+        self.sse
+            .as_mut()
+            .and_then(|sse| sse.finish(&mut self.usage))
+            .filter(|b| !b.is_empty())
+    }
+
+    fn finish(mut self: Box<Self>, error: Option<String>) {
+        if self.sse.is_none() && !self.usage.found() {
+            let op = self.exchange.op;
+            if self.truncated {
+                observe_tail(op, &self.tail, &mut self.usage);
+            } else if !self.kept.is_empty() {
+                observe_body(op, &self.kept, &mut self.usage);
+            }
+        }
+        let response = Payload {
+            body: Some(self.kept.split().freeze()),
+            size: self.size,
+            truncated: self.truncated,
+        };
+        self.exchange.finish(response, self.usage, error);
+    }
+}
+
+impl<B> Body for TapBody<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = &mut *self;
+        loop {
+            let Some(tap) = this.tap.as_mut() else {
+                // Finished: pass through whatever the inner body still says (normally the end).
+                return Pin::new(&mut this.inner).poll_frame(cx);
+            };
+            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let out = tap.on_data(data);
+                        if out.is_empty() {
+                            continue;
+                        }
+                        return Poll::Ready(Some(Ok(Frame::data(out))));
+                    }
+                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                },
+                Some(Err(e)) => {
+                    let message = format!("provider stream failed: {e}");
+                    this.finish(Some(message));
+                    return Poll::Ready(Some(Err(e)));
+                }
+                None => {
+                    let rest = tap.on_end();
+                    this.finish(None);
+                    return Poll::Ready(rest.map(|b| Ok(Frame::data(b))));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.tap.is_none() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.tap.as_ref().and_then(|t| t.sse.as_ref()) {
+            Some(sse) if sse.rewrites() => SizeHint::default(),
+            _ => self.inner.size_hint(),
+        }
+    }
+}
+
+impl<B> Drop for TapBody<B> {
+    fn drop(&mut self) {
+        // The caller went away (or the server is shutting down) before the body ended.
+        self.finish(Some(
+            "client disconnected before the response completed".into(),
+        ));
+    }
+}

@@ -1,0 +1,16 @@
+//! The store's one error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this aigw understands ({supported})")]
+    SchemaTooNew { found: i64, supported: i64 },
+    #[error("cannot compress or decompress a body: {0}")]
+    Codec(std::io::Error),
+}

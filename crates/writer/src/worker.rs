@@ -1,0 +1,323 @@
+//! The consumer side: one OS thread that owns the write connection and commits batches.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use aigw_core::config::WriterConfig;
+use aigw_core::LogRecord;
+use aigw_store::{LogInserter, StoreError};
+use tokio::sync::oneshot;
+
+use crate::queue::{Counters, Msg, WriterHandle};
+
+/// Room in the channel beyond the record capacity, for flush messages.
+const CONTROL_HEADROOM: usize = 64;
+/// Dropped records are reported at most this often.
+const DROP_REPORT_INTERVAL: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriterError {
+    #[error("cannot start the log writer thread: {0}")]
+    Spawn(std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The running writer. Dropping every handle and calling [`Writer::shutdown`] drains the queue.
+pub struct Writer {
+    handle: WriterHandle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Writer {
+    /// Starts the batch thread over `inserter`.
+    pub fn start(inserter: LogInserter, config: &WriterConfig) -> Result<Self, WriterError> {
+        let (tx, rx) = sync_channel(config.queue_capacity + CONTROL_HEADROOM);
+        let counters = Arc::new(Counters::default());
+        let handle = WriterHandle {
+            tx,
+            counters: counters.clone(),
+            capacity: config.queue_capacity,
+            on_full: config.on_full,
+        };
+        let batch = BatchLoop {
+            rx,
+            inserter,
+            counters,
+            batch_size: config.batch_size,
+            batch_delay: Duration::from_millis(config.batch_delay_ms),
+            reserve_on_take: config.on_full == aigw_core::config::OnFull::ShedRequests,
+        };
+        let thread = std::thread::Builder::new()
+            .name("aigw-writer".into())
+            .spawn(move || batch.run())
+            .map_err(WriterError::Spawn)?;
+        Ok(Self {
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    /// A producer handle (the proxy's `LogSink`).
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+
+    /// Commits everything queued and stops the thread. Producers still holding a handle get
+    /// `SinkError::Closed` afterwards (counted as dropped). Blocking: call it from a blocking
+    /// context, after the proxy has stopped.
+    pub fn shutdown(mut self) {
+        let _ = self.handle.tx.send(Msg::Stop);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("log writer thread panicked");
+            }
+        }
+    }
+}
+
+struct BatchLoop {
+    rx: Receiver<Msg>,
+    inserter: LogInserter,
+    counters: Arc<Counters>,
+    batch_size: usize,
+    batch_delay: Duration,
+    reserve_on_take: bool,
+}
+
+impl BatchLoop {
+    fn run(mut self) {
+        let mut batch: Vec<LogRecord> = Vec::with_capacity(self.batch_size);
+        let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+        let mut reported_drops = 0u64;
+        let mut last_report = Instant::now();
+        loop {
+            // Block for the first message of the next batch; the batch timer starts here.
+            let first = match self.rx.recv() {
+                Ok(msg) => msg,
+                Err(_) => break,
+            };
+            let deadline = Instant::now() + self.batch_delay;
+            let mut closed = false;
+            let mut msg = Some(first);
+            loop {
+                match msg.take() {
+                    Some(Msg::Record(r)) => {
+                        self.take_one();
+                        batch.push(*r);
+                    }
+                    Some(Msg::Flush(w)) => {
+                        waiters.push(w);
+                        break;
+                    }
+                    Some(Msg::Stop) => {
+                        closed = true;
+                        break;
+                    }
+                    None => {}
+                }
+                if batch.len() >= self.batch_size {
+                    break;
+                }
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                match self.rx.recv_timeout(deadline - now) {
+                    Ok(m) => msg = Some(m),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
+                }
+            }
+            self.write(&mut batch);
+            for w in waiters.drain(..) {
+                let _ = w.send(());
+            }
+            let dropped = self.counters.dropped.load(Ordering::Relaxed);
+            if dropped != reported_drops && last_report.elapsed() >= DROP_REPORT_INTERVAL {
+                tracing::warn!(
+                    dropped_total = dropped,
+                    dropped_since_last = dropped - reported_drops,
+                    "log records dropped: the log queue was full"
+                );
+                reported_drops = dropped;
+                last_report = Instant::now();
+            }
+            if closed {
+                break;
+            }
+        }
+        // Whatever raced in behind the stop is written too.
+        while let Ok(msg) = self.rx.try_recv() {
+            match msg {
+                Msg::Record(r) => {
+                    self.take_one();
+                    batch.push(*r);
+                }
+                Msg::Flush(w) => waiters.push(w),
+                Msg::Stop => {}
+            }
+        }
+        self.write(&mut batch);
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+        let dropped = self.counters.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(
+                dropped_total = dropped,
+                "log records were dropped during this run"
+            );
+        }
+    }
+
+    fn take_one(&self) {
+        self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+        if self.reserve_on_take {
+            self.counters.reserved.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    fn write(&mut self, batch: &mut Vec<LogRecord>) {
+        if batch.is_empty() {
+            return;
+        }
+        match self.inserter.insert_batch(batch) {
+            Ok(outcome) => {
+                self.counters
+                    .written
+                    .fetch_add(outcome.written as u64, Ordering::Relaxed);
+                self.counters
+                    .rejected
+                    .fetch_add(outcome.rejected as u64, Ordering::Relaxed);
+            }
+            Err(error) => {
+                tracing::error!(%error, records = batch.len(), "log batch could not be written");
+                self.counters
+                    .rejected
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+            }
+        }
+        self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        batch.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aigw_core::config::OnFull;
+    use aigw_core::LogSink;
+
+    fn record(i: usize) -> LogRecord {
+        LogRecord {
+            id: aigw_core::ids::new_ulid(1_700_000_000_000 + i as i64),
+            account_id: "local".into(),
+            gateway_id: "default".into(),
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            path: "chat/completions".into(),
+            request_type: "provider".into(),
+            method: "POST".into(),
+            status_code: 200,
+            success: true,
+            ..Default::default()
+        }
+    }
+
+    fn start(dir: &tempfile::TempDir, config: WriterConfig) -> (Writer, std::path::PathBuf) {
+        let path = dir.path().join("aigw.db");
+        let inserter = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
+        (Writer::start(inserter, &config).unwrap(), path)
+    }
+
+    fn count(path: &std::path::Path) -> u64 {
+        aigw_store::count_logs(&aigw_store::open_read(path).unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn flush_commits_everything_submitted_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = WriterConfig {
+            batch_delay_ms: 60_000,
+            batch_size: 7,
+            ..Default::default()
+        };
+        let (writer, path) = start(&dir, config);
+        let sink = writer.handle();
+        for i in 0..20 {
+            sink.submit(record(i)).unwrap();
+        }
+        sink.flush().await;
+        assert_eq!(count(&path), 20);
+        let stats = sink.stats();
+        assert_eq!((stats.written, stats.dropped, stats.queued), (20, 0, 0));
+        assert!(stats.batches >= 3, "batches close at batch_size: {stats:?}");
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn shutdown_drains_the_queue() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = WriterConfig {
+            batch_delay_ms: 60_000,
+            batch_size: 10_000,
+            ..Default::default()
+        };
+        let (writer, path) = start(&dir, config);
+        let sink = writer.handle();
+        for i in 0..500 {
+            sink.submit(record(i)).unwrap();
+        }
+        tokio::task::spawn_blocking(move || writer.shutdown())
+            .await
+            .unwrap();
+        assert_eq!(count(&path), 500);
+        assert_eq!(sink.submit(record(501)), Err(aigw_core::SinkError::Closed));
+        assert_eq!(sink.stats().dropped, 1);
+    }
+
+    #[test]
+    fn shed_mode_admits_only_what_the_queue_can_hold() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = WriterConfig {
+            queue_capacity: 3,
+            on_full: OnFull::ShedRequests,
+            ..Default::default()
+        };
+        let (writer, path) = start(&dir, config);
+        let sink = writer.handle();
+        assert!(sink.admit() && sink.admit() && sink.admit());
+        assert!(!sink.admit(), "a fourth in-flight request would not fit");
+        sink.release();
+        assert!(sink.admit());
+        writer.shutdown();
+        assert_eq!(count(&path), 0);
+    }
+
+    #[test]
+    fn drop_mode_counts_what_does_not_fit() {
+        // A handle over a channel nobody drains: the queue fills deterministically.
+        let (tx, _rx) = sync_channel(2);
+        let handle = WriterHandle {
+            tx,
+            counters: Arc::default(),
+            capacity: 2,
+            on_full: OnFull::DropLogs,
+        };
+        assert!(handle.admit());
+        handle.submit(record(0)).unwrap();
+        handle.submit(record(1)).unwrap();
+        assert_eq!(handle.submit(record(2)), Err(aigw_core::SinkError::Full));
+        assert_eq!(handle.stats().dropped, 1);
+        assert_eq!(handle.stats().queued, 2);
+    }
+}
