@@ -30,7 +30,7 @@ use crate::error::ProxyError;
 use crate::exchange::Exchange;
 use crate::headers::{forward_request_header, forward_response_header, parse_aig, AigOptions};
 use crate::operation::Operation;
-use crate::providers::Provider;
+use crate::providers::{bearer, Provider};
 use crate::route::{self, Target};
 use crate::state::ProxyState;
 use crate::tap::TapBody;
@@ -280,11 +280,16 @@ fn prepare(
         .adapter
         .caller_has_key(&parts.headers, parts.uri.query())
     {
-        if let Some((name, value)) = provider
-            .api_key
-            .as_deref()
-            .and_then(|k| provider.adapter.key_header(k))
-        {
+        let compat = matches!(target, Target::Compat { .. });
+        // OpenAI-compatible endpoints take the key as a bearer token, whatever the provider.
+        let header = provider.api_key.as_deref().and_then(|k| {
+            if compat {
+                bearer(k)
+            } else {
+                provider.adapter.key_header(k)
+            }
+        });
+        if let Some((name, value)) = header {
             headers.insert(name, value);
         }
     }

@@ -133,8 +133,19 @@ where
             match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
-                        let out = tap.on_data(data);
+                        let mut out = tap.on_data(data);
+                        // hyper stops polling a body that says it has ended (known length), so
+                        // the record is finished with the last frame, not on a later poll.
+                        if this.inner.is_end_stream() {
+                            if let Some(rest) = tap.on_end() {
+                                out = [out, rest].concat().into();
+                            }
+                            this.finish(None);
+                        }
                         if out.is_empty() {
+                            if this.tap.is_none() {
+                                return Poll::Ready(None);
+                            }
                             continue;
                         }
                         return Poll::Ready(Some(Ok(Frame::data(out))));
