@@ -22,7 +22,8 @@ pub const DEFAULT_GATEWAY: &str = "default";
 #[derive(Debug, Default)]
 struct Inner {
     accounts: HashMap<String, Option<String>>,
-    gateways: HashMap<(String, String), Arc<GatewaySettings>>,
+    /// account -> gateway id -> settings; looked up by `&str` without allocating.
+    gateways: HashMap<String, HashMap<String, Arc<GatewaySettings>>>,
 }
 
 /// Known accounts and gateways. Cheap to clone; readers never wait on each other.
@@ -43,7 +44,9 @@ impl Gateways {
             };
             inner
                 .gateways
-                .insert((g.account.clone(), g.id.clone()), Arc::new(settings));
+                .entry(g.account.clone())
+                .or_default()
+                .insert(g.id.clone(), Arc::new(settings));
         }
         Self(Arc::new(RwLock::new(inner)))
     }
@@ -56,10 +59,7 @@ impl Gateways {
     ) -> Result<Arc<GatewaySettings>, ProxyError> {
         {
             let inner = self.0.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(g) = inner
-                .gateways
-                .get(&(account.to_string(), gateway.to_string()))
-            {
+            if let Some(g) = inner.gateways.get(account).and_then(|gws| gws.get(gateway)) {
                 return Ok(g.clone());
             }
             if !inner.accounts.contains_key(account) {
@@ -72,7 +72,9 @@ impl Gateways {
         let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
         let created = inner
             .gateways
-            .entry((account.to_string(), gateway.to_string()))
+            .entry(account.to_string())
+            .or_default()
+            .entry(gateway.to_string())
             .or_insert_with(|| {
                 tracing::info!(account, gateway, "gateway created on first use");
                 Arc::new(GatewaySettings {
@@ -88,17 +90,18 @@ impl Gateways {
     /// Adds or replaces a gateway (the admin API calls this when gateways change).
     pub fn upsert(&self, settings: GatewaySettings) {
         let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
-        inner.gateways.insert(
-            (settings.account_id.clone(), settings.id.clone()),
-            Arc::new(settings),
-        );
+        inner
+            .gateways
+            .entry(settings.account_id.clone())
+            .or_default()
+            .insert(settings.id.clone(), Arc::new(settings));
     }
 
     pub fn remove(&self, account: &str, gateway: &str) {
         let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
-        inner
-            .gateways
-            .remove(&(account.to_string(), gateway.to_string()));
+        if let Some(gws) = inner.gateways.get_mut(account) {
+            gws.remove(gateway);
+        }
     }
 }
 

@@ -354,9 +354,7 @@ fn respond(
         .is_some_and(|ct| ct.starts_with("text/event-stream"));
     let rewrites = is_sse && strip_usage;
 
-    let mut builder = Response::builder()
-        .status(parts.status)
-        .version(http::Version::HTTP_11);
+    let mut builder = Response::builder().status(parts.status);
     if let Some(headers) = builder.headers_mut() {
         for (name, value) in &parts.headers {
             if forward_response_header(name) && !(rewrites && name == CONTENT_LENGTH) {
