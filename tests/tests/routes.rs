@@ -327,3 +327,85 @@ async fn h2c_clients_are_served() {
     assert_eq!(res.status(), 200);
     assert!(res.headers().contains_key("cf-aig-log-id"));
 }
+
+#[tokio::test]
+async fn usage_is_read_from_every_non_streaming_format() {
+    let gw = Gateway::start().await;
+    let h = [
+        ("x-mock-prompt-tokens", "40"),
+        ("x-mock-completion-tokens", "9"),
+        ("x-mock-cached-tokens", "16"),
+    ];
+    let embeddings = post_json(
+        &format!("{}/embeddings", gw.base_url("default", "openai")),
+        &h,
+        json!({"model": "text-embedding-3-small", "input": ["a", "b"]}),
+    )
+    .await;
+    let responses = post_json(
+        &format!("{}/responses", gw.base_url("default", "openai")),
+        &h,
+        json!({"model": "gpt-4o-mini", "input": "hi"}),
+    )
+    .await;
+    let completions = post_json(
+        &format!("{}/completions", gw.base_url("default", "openai")),
+        &h,
+        json!({"model": "gpt-3.5-turbo-instruct", "prompt": "hi"}),
+    )
+    .await;
+    let anthropic = post_json(
+        &format!("{}/v1/messages", gw.base_url("default", "anthropic")),
+        &[("x-mock-prompt-tokens", "40"), ("x-mock-completion-tokens", "9"), ("x-mock-cache-read-tokens", "500"), ("x-mock-cache-write-tokens", "60")],
+        json!({"model": "claude-sonnet-4", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
+    )
+    .await;
+    let gemini = post_json(
+        &format!(
+            "{}/v1beta/models/gemini-2.0-flash:generateContent",
+            gw.base_url("default", "google-ai-studio")
+        ),
+        &[
+            ("x-mock-prompt-tokens", "40"),
+            ("x-mock-completion-tokens", "9"),
+            ("x-mock-cached-tokens", "16"),
+        ],
+        json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
+    )
+    .await;
+    for r in [&embeddings, &responses, &completions, &anthropic, &gemini] {
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    gw.flush().await;
+    let e = gw.log(&embeddings.log_id());
+    assert_eq!(
+        (e.tokens_in, e.tokens_out, e.model_type.as_deref()),
+        (Some(40), Some(0), Some("embedding"))
+    );
+    let r = gw.log(&responses.log_id());
+    assert_eq!(
+        (r.tokens_in, r.tokens_out, r.tokens_cached),
+        (Some(40), Some(9), 16)
+    );
+    let c = gw.log(&completions.log_id());
+    assert_eq!((c.tokens_in, c.tokens_out), (Some(40), Some(9)));
+    let a = gw.log(&anthropic.log_id());
+    assert_eq!(
+        (
+            a.tokens_in,
+            a.tokens_out,
+            a.tokens_cached,
+            a.tokens_cache_write
+        ),
+        (Some(600), Some(9), 500, 60)
+    );
+    let expected = (40.0 * 3.0 + 500.0 * 0.3 + 60.0 * 3.75 + 9.0 * 15.0) / 1e6;
+    assert!((a.cost.unwrap() - expected).abs() < 1e-12);
+    let g = gw.log(&gemini.log_id());
+    assert_eq!(
+        (g.tokens_in, g.tokens_out, g.tokens_cached),
+        (Some(40), Some(9), 16)
+    );
+    let expected = (24.0 * 0.1 + 16.0 * 0.025 + 9.0 * 0.4) / 1e6;
+    assert!((g.cost.unwrap() - expected).abs() < 1e-12);
+}
