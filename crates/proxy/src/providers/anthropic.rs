@@ -4,7 +4,7 @@
 use aigw_core::config::ProviderFormat;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::Adapter;
+use super::{raw_key, Adapter};
 
 pub(crate) struct Anthropic;
 
@@ -18,9 +18,7 @@ impl Adapter for Anthropic {
     }
 
     fn key_header(&self, key: &str) -> Option<(HeaderName, HeaderValue)> {
-        let mut value = HeaderValue::from_str(key).ok()?;
-        value.set_sensitive(true);
-        Some((HeaderName::from_static("x-api-key"), value))
+        raw_key("x-api-key", key)
     }
 
     fn compat_chat_path(&self) -> &'static str {

@@ -5,7 +5,7 @@
 use aigw_core::config::ProviderFormat;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::Adapter;
+use super::{raw_key, Adapter};
 use crate::error::ProxyError;
 
 pub(crate) struct Azure;
@@ -20,9 +20,7 @@ impl Adapter for Azure {
     }
 
     fn key_header(&self, key: &str) -> Option<(HeaderName, HeaderValue)> {
-        let mut value = HeaderValue::from_str(key).ok()?;
-        value.set_sensitive(true);
-        Some((HeaderName::from_static("api-key"), value))
+        raw_key("api-key", key)
     }
 
     fn upstream_url(&self, base_url: &str, rest: &str) -> Result<String, ProxyError> {

@@ -5,7 +5,7 @@
 use aigw_core::config::ProviderFormat;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use super::Adapter;
+use super::{raw_key, Adapter};
 
 pub(crate) struct Gemini;
 
@@ -21,9 +21,7 @@ impl Adapter for Gemini {
     }
 
     fn key_header(&self, key: &str) -> Option<(HeaderName, HeaderValue)> {
-        let mut value = HeaderValue::from_str(key).ok()?;
-        value.set_sensitive(true);
-        Some((HeaderName::from_static("x-goog-api-key"), value))
+        raw_key("x-goog-api-key", key)
     }
 
     fn model_from_path(&self, rest: &str) -> Option<String> {

@@ -50,6 +50,14 @@ pub(crate) trait Adapter: Send + Sync + 'static {
     }
 }
 
+/// The key as the whole value of header `name`, marked sensitive.
+pub(crate) fn raw_key(name: &'static str, key: &str) -> Option<(HeaderName, HeaderValue)> {
+    let mut value = HeaderValue::from_str(key).ok()?;
+    value.set_sensitive(true);
+    Some((HeaderName::from_static(name), value))
+}
+
+/// The key as `Authorization: Bearer`, marked sensitive.
 pub(crate) fn bearer(key: &str) -> Option<(HeaderName, HeaderValue)> {
     let mut value = HeaderValue::from_str(&format!("Bearer {key}")).ok()?;
     value.set_sensitive(true);
