@@ -20,6 +20,7 @@ use aigw_core::{LogRecord, Payload};
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Request, Response};
+use http_body::Body as _;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::Value;
@@ -363,11 +364,17 @@ fn respond(
         }
         add_gateway_headers(headers, &exchange, options);
     }
-    let body = if exchange.collect_log {
+    let body = if exchange.collect_log && !body.is_end_stream() {
         let sse = is_sse.then(|| SseScanner::new(exchange.op, strip_usage));
         ProxyBody::Tap(TapBody::new(body, exchange, sse))
     } else {
-        exchange.finish(Payload::default(), Default::default(), None);
+        // No log, or nothing to stream (HEAD, 204, 304): the record is complete now.
+        let empty = Payload {
+            body: Some(Bytes::new()),
+            size: 0,
+            truncated: false,
+        };
+        exchange.finish(empty, Default::default(), None);
         ProxyBody::Plain(body)
     };
     builder

@@ -128,6 +128,8 @@ pub(crate) fn forward_request_header(name: &HeaderName) -> bool {
         || name == header::CONTENT_LENGTH
         // Bodies are parsed for usage: ask the provider for identity encoding.
         || name == header::ACCEPT_ENCODING
+        // The body was read whole already; the provider need not confirm it wants it.
+        || name == header::EXPECT
         || name.as_str().starts_with("cf-aig-"))
 }
 
