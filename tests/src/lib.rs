@@ -76,12 +76,12 @@ impl Gateway {
         };
         let providers = Providers::from_config(&config.providers, env).unwrap();
         let clock = Arc::new(FixedClock::new(1_763_800_000_000));
-        let log = LogContext {
-            sink: Arc::new(sink.clone()),
-            pricing: Arc::new(test_prices()),
-            clock: clock.clone(),
-            max_body_bytes: config.capture.max_body_bytes,
-        };
+        let log = LogContext::new(
+            Arc::new(sink.clone()),
+            Arc::new(test_prices()),
+            clock.clone(),
+            config.capture.max_body_bytes,
+        );
         let state = Arc::new(ProxyState::new(
             providers,
             Gateways::from_config(&config.accounts, &config.gateways),

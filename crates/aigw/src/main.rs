@@ -4,6 +4,7 @@
 mod health;
 mod load;
 mod serve;
+mod tokens;
 
 use std::path::PathBuf;
 
@@ -29,11 +30,39 @@ enum Command {
     Serve,
     /// Validate the configuration and price table, print a summary, and exit.
     Check,
+    /// Admin API tokens: create (prints the secret once), list, revoke.
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
     /// GET a URL and exit 0 on 200 (the container healthcheck).
     Health {
         #[arg(long, default_value = "http://127.0.0.1:8081/healthz")]
         url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum TokensCommand {
+    /// Create a token and print its secret (only this once).
+    Create {
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+        /// The account it belongs to (default: the first configured account).
+        #[arg(long)]
+        account: Option<String>,
+        /// Email for X-Auth-Email + X-Auth-Key authentication with this token as the key.
+        #[arg(long)]
+        email: Option<String>,
+        /// Read access only (no create, update, patch or delete).
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
 }
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +71,27 @@ fn main() -> std::process::ExitCode {
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::Check => load::check(cli.config.as_deref()),
         Command::Health { url } => health::run(&url),
+        Command::Tokens { command } => {
+            let config = cli.config.as_deref();
+            match command {
+                TokensCommand::Create {
+                    name,
+                    account,
+                    email,
+                    read_only,
+                } => tokens::create(
+                    config,
+                    tokens::CreateArgs {
+                        account,
+                        name,
+                        email,
+                        read_only,
+                    },
+                ),
+                TokensCommand::List => tokens::list(config),
+                TokensCommand::Revoke { id } => tokens::revoke(config, &id),
+            }
+        }
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,8 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aigw_core::gateway::{Gateway, GatewaySpec};
 use aigw_core::SystemClock;
-use aigw_proxy::{Gateways, LogContext, Providers, ProxyState};
+use aigw_proxy::{GatewaySettings, Gateways, LogContext, Providers, ProxyState};
 use aigw_writer::{Writer, WriterHandle};
 use anyhow::Context;
 use serde_json::{json, Value};
@@ -42,17 +43,21 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
     let providers = Providers::from_config(&config.providers, |k| std::env::var(k).ok())?;
     let gateways = Gateways::from_config(&config.accounts, &config.gateways);
 
-    let conn = aigw_store::open_write(&config.storage.path)
+    // The admin connection opens first: it creates or migrates the schema.
+    let db = aigw_admin::Db::open(&config.storage.path)
         .with_context(|| format!("cannot open the database {}", config.storage.path.display()))?;
+    let clock: Arc<dyn aigw_core::Clock> = Arc::new(SystemClock);
+    seed(&db, &config, &gateways, clock.clone()).await?;
+    let conn = aigw_store::open_write(&config.storage.path)?;
     let writer = Writer::start(aigw_store::LogInserter::new(conn)?, &config.writer)?;
     let sink = writer.handle();
 
-    let log = LogContext {
-        sink: Arc::new(sink.clone()),
-        pricing: Arc::new(pricing),
-        clock: Arc::new(SystemClock),
-        max_body_bytes: config.capture.max_body_bytes,
-    };
+    let log = LogContext::new(
+        Arc::new(sink.clone()),
+        Arc::new(pricing),
+        clock.clone(),
+        config.capture.max_body_bytes,
+    );
     let state = Arc::new(ProxyState::new(
         providers,
         gateways,
@@ -68,15 +73,17 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let grace = Duration::from_millis(config.proxy.shutdown_grace_ms);
+    let ops = Arc::new(GatewayOps {
+        sink: sink.clone(),
+        gateways: state.gateways.clone(),
+    });
+    let admin_state = aigw_admin::AdminState { db, clock, ops };
     let proxy = tokio::spawn(aigw_proxy::serve(
         proxy_listener,
         state,
         stopped(stop_rx.clone()),
         grace,
     ));
-    let admin_state = aigw_admin::AdminState {
-        ops: Arc::new(WriterOps(sink.clone())),
-    };
     let admin = tokio::spawn(async move {
         let app = aigw_admin::router(admin_state);
         axum::serve(admin_listener, app)
@@ -145,16 +152,102 @@ async fn shutdown_signal() {
     }
 }
 
-/// The admin API's view of the writer.
-struct WriterOps(WriterHandle);
+/// Puts the config's gateways and `AIGW_ADMIN_TOKEN` into the database, loads every stored
+/// gateway into the data plane, and persists gateways the data plane creates on first use.
+async fn seed(
+    db: &aigw_admin::Db,
+    config: &aigw_core::Config,
+    gateways: &Gateways,
+    clock: Arc<dyn aigw_core::Clock>,
+) -> anyhow::Result<()> {
+    let config = config.clone();
+    let now = clock.now_ms();
+    let stored = db
+        .write(move |conn| {
+            for g in &config.gateways {
+                if aigw_store::gateways::get_gateway(conn, &g.account, &g.id)?.is_none() {
+                    let mut spec = GatewaySpec::default_gateway();
+                    spec.collect_logs = g.collect_logs;
+                    aigw_store::gateways::insert_gateway(
+                        conn,
+                        &new_gateway(&g.account, &g.id, spec, now),
+                    )?;
+                }
+            }
+            if let Some(secret) = std::env::var("AIGW_ADMIN_TOKEN")
+                .ok()
+                .filter(|s| !s.is_empty())
+            {
+                if secret.len() < 16 {
+                    return Err(aigw_admin::ApiError::internal(
+                        "AIGW_ADMIN_TOKEN must be at least 16 characters",
+                    ));
+                }
+                crate::tokens::ensure_env_token(conn, &config, &secret)
+                    .map_err(aigw_admin::ApiError::internal)?;
+            }
+            Ok(aigw_store::gateways::all_gateways(conn)?)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the database: {}", e.message))?;
+    for g in stored {
+        gateways.upsert(settings(&g.account_id, &g.id, &g.spec));
+    }
+    let db = db.clone();
+    gateways.set_on_create(Arc::new(move |created: &GatewaySettings| {
+        let gateway = new_gateway(&created.account_id, &created.id, GatewaySpec::default_gateway(), clock.now_ms());
+        let db = db.clone();
+        tokio::spawn(async move {
+            let result = db.write(move |conn| Ok(aigw_store::gateways::insert_gateway(conn, &gateway)?)).await;
+            if let Err(e) = result {
+                if e.code != 7006 {
+                    tracing::warn!(error = %e.message, "could not store a gateway created on first use");
+                }
+            }
+        });
+    }));
+    Ok(())
+}
 
-impl aigw_admin::Ops for WriterOps {
+fn new_gateway(account: &str, id: &str, spec: GatewaySpec, now_ms: i64) -> Gateway {
+    Gateway {
+        account_id: account.to_string(),
+        id: id.to_string(),
+        internal_id: uuid::Uuid::new_v4().to_string(),
+        created_at_ms: now_ms,
+        modified_at_ms: now_ms,
+        spec,
+    }
+}
+
+fn settings(account: &str, id: &str, spec: &GatewaySpec) -> GatewaySettings {
+    GatewaySettings {
+        account_id: account.to_string(),
+        id: id.to_string(),
+        collect_logs: spec.collect_logs,
+    }
+}
+
+/// The admin API's view of the running gateway.
+struct GatewayOps {
+    sink: WriterHandle,
+    gateways: Gateways,
+}
+
+impl aigw_admin::Ops for GatewayOps {
     fn stats(&self) -> Value {
-        let s = self.0.stats();
+        let s = self.sink.stats();
         json!({ "queued": s.queued, "written": s.written, "dropped": s.dropped, "rejected": s.rejected, "batches": s.batches })
     }
 
     fn flush(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
-        Box::pin(self.0.flush())
+        Box::pin(self.sink.flush())
+    }
+
+    fn gateway_changed(&self, account: &str, id: &str, spec: Option<&GatewaySpec>) {
+        match spec {
+            Some(spec) => self.gateways.upsert(settings(account, id, spec)),
+            None => self.gateways.remove(account, id),
+        }
     }
 }

@@ -173,6 +173,11 @@ pub struct ProviderConfig {
     /// Wire format; custom providers default to `openai`.
     #[serde(default)]
     pub format: Option<ProviderFormat>,
+    /// Whether aigw adds `stream_options.include_usage` to OpenAI-style stream requests (and
+    /// hides the usage chunk from callers that did not ask). Default on, except for providers
+    /// known to reject it (Mistral); turn it off for servers that refuse the option.
+    #[serde(default)]
+    pub stream_usage: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -263,6 +268,11 @@ impl Config {
                     gw.id
                 )));
             }
+        }
+        if self.writer.batch_delay_ms > 60_000 || self.writer.queue_capacity > 10_000_000 {
+            return Err(ConfigError::Invalid(
+                "writer.batch_delay_ms must be at most 60000 and writer.queue_capacity at most 10000000".into(),
+            ));
         }
         if self.writer.batch_size == 0 || self.writer.queue_capacity == 0 {
             return Err(ConfigError::Invalid(

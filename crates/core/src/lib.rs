@@ -8,12 +8,15 @@
 //! - [`usage`]: token usage as the provider reported it, and where it came from.
 //! - [`pricing`]: the price table and the cost of a usage.
 //! - [`sink`]: the `LogSink` trait between the data plane and the write path.
+//! - [`filter`]: the log query (filters, search, order, paging) and its query-string parser.
 //! - [`config`]: the TOML configuration and its environment overrides.
 //! - [`clock`]: wall-clock time behind a trait, so tests can fix it.
 //! - [`ids`]: ULID log ids.
 
 pub mod clock;
 pub mod config;
+pub mod filter;
+pub mod gateway;
 pub mod ids;
 pub mod pricing;
 pub mod record;
@@ -22,6 +25,7 @@ pub mod usage;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::{Config, ConfigError};
+pub use filter::{InvalidQuery, LogDeleteQuery, LogQuery};
 pub use pricing::{CustomCost, ModelPrice, PriceTable};
 pub use record::{LogRecord, Payload, Source, SourceKind};
 pub use sink::{LogSink, NullSink, SinkError};

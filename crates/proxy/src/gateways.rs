@@ -19,16 +19,26 @@ pub struct GatewaySettings {
 /// The id of the gateway created on first use.
 pub const DEFAULT_GATEWAY: &str = "default";
 
-#[derive(Debug, Default)]
+/// Called when the data plane creates a gateway on first use (the binary persists it).
+pub type OnCreate = Arc<dyn Fn(&GatewaySettings) + Send + Sync>;
+
+#[derive(Default)]
 struct Inner {
     accounts: HashMap<String, Option<String>>,
     /// account -> gateway id -> settings; looked up by `&str` without allocating.
     gateways: HashMap<String, HashMap<String, Arc<GatewaySettings>>>,
+    on_create: Option<OnCreate>,
 }
 
 /// Known accounts and gateways. Cheap to clone; readers never wait on each other.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Gateways(Arc<RwLock<Inner>>);
+
+impl std::fmt::Debug for Gateways {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Gateways")
+    }
+}
 
 impl Gateways {
     pub fn from_config(accounts: &[AccountConfig], gateways: &[GatewayConfig]) -> Self {
@@ -69,22 +79,31 @@ impl Gateways {
                 return Err(ProxyError::UnknownGateway(gateway.to_string()));
             }
         }
-        let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
-        let created = inner
-            .gateways
-            .entry(account.to_string())
-            .or_default()
-            .entry(gateway.to_string())
-            .or_insert_with(|| {
-                tracing::info!(account, gateway, "gateway created on first use");
-                Arc::new(GatewaySettings {
-                    account_id: account.to_string(),
-                    id: gateway.to_string(),
-                    collect_logs: true,
-                })
-            })
-            .clone();
+        let (created, hook) = {
+            let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
+            let hook = inner.on_create.clone();
+            let gateways = inner.gateways.entry(account.to_string()).or_default();
+            if let Some(existing) = gateways.get(gateway) {
+                return Ok(existing.clone());
+            }
+            tracing::info!(account, gateway, "gateway created on first use");
+            let created = Arc::new(GatewaySettings {
+                account_id: account.to_string(),
+                id: gateway.to_string(),
+                collect_logs: true,
+            });
+            gateways.insert(gateway.to_string(), created.clone());
+            (created, hook)
+        };
+        if let Some(hook) = hook {
+            hook(&created);
+        }
         Ok(created)
+    }
+
+    /// Sets the function told about gateways created on first use.
+    pub fn set_on_create(&self, hook: OnCreate) {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).on_create = Some(hook);
     }
 
     /// Adds or replaces a gateway (the admin API calls this when gateways change).

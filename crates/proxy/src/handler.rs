@@ -37,6 +37,9 @@ use crate::state::ProxyState;
 use crate::tap::TapBody;
 use crate::usage::sse::SseScanner;
 
+/// Longest a caller may take to send its request body.
+const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Serves one data-plane request. Never fails: errors become responses.
 pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<ProxyBody> {
     let started = Instant::now();
@@ -82,15 +85,8 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
         user_agent: header_text(&parts.headers, USER_AGENT),
         ..LogRecord::default()
     };
-    let mut exchange = Exchange {
-        record,
-        started,
-        op,
-        custom_cost: None,
-        collect_payload: true,
-        collect_log: gateway.collect_logs,
-        ctx: state.log.clone(),
-    };
+    let mut exchange =
+        Exchange::begin(record, started, op, gateway.collect_logs, state.log.clone());
 
     let options = match parse_aig(&parts.headers) {
         Ok(o) => o,
@@ -99,7 +95,12 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
     apply_options(&mut exchange, &options);
 
     let limit = state.max_request_bytes;
-    let body = match Limited::new(body, limit).collect().await {
+    let read = tokio::time::timeout(REQUEST_BODY_TIMEOUT, Limited::new(body, limit).collect());
+    let Ok(read) = read.await else {
+        let error = ProxyError::RequestBody("the request body did not arrive in time".into());
+        return fail(exchange, &error, format);
+    };
+    let body = match read {
         Ok(collected) => collected.to_bytes(),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()
@@ -234,23 +235,28 @@ fn prepare(
         wants_stream || exchange.op == (Operation::GeminiGenerate { stream: true });
 
     // OpenAI-style streams report usage only when asked; ask, and hide it from the caller again.
+    // Only when a record will be kept, and only of providers that accept the option.
     let mut changed = matches!(target, Target::Compat { .. });
     let mut strip_usage = false;
-    if wants_stream
+    let asks_usage = wants_stream
+        && exchange.collect_log
         && matches!(
             exchange.op,
             Operation::ChatCompletions | Operation::Completions
         )
-    {
-        if let Some(v) = json.as_mut() {
-            if !include_usage_requested(v) {
-                v["stream_options"]
-                    .as_object_mut()
-                    .map(|o| o.insert("include_usage".into(), Value::Bool(true)))
-                    .unwrap_or_else(|| {
-                        v["stream_options"] = serde_json::json!({"include_usage": true});
-                        None
-                    });
+        && provider.inject_stream_usage
+        && provider.adapter.accepts_stream_usage(parts.uri.query());
+    if asks_usage {
+        if let Some(Value::Object(body)) = json.as_mut() {
+            if !include_usage_requested(body) {
+                let options = body
+                    .entry("stream_options")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if let Value::Object(o) = options {
+                    o.insert("include_usage".into(), Value::Bool(true));
+                } else {
+                    *options = serde_json::json!({"include_usage": true});
+                }
                 changed = true;
                 strip_usage = true;
             }
@@ -323,7 +329,7 @@ fn parse_json_body(headers: &HeaderMap, body: &Bytes) -> Option<Value> {
     serde_json::from_slice(body).ok()
 }
 
-fn include_usage_requested(v: &Value) -> bool {
+fn include_usage_requested(v: &serde_json::Map<String, Value>) -> bool {
     v.get("stream_options")
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)

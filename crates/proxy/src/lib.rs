@@ -30,7 +30,7 @@ mod usage;
 pub use body::ProxyBody;
 pub use error::ProxyError;
 pub use exchange::LogContext;
-pub use gateways::{GatewaySettings, Gateways, DEFAULT_GATEWAY};
+pub use gateways::{GatewaySettings, Gateways, OnCreate, DEFAULT_GATEWAY};
 pub use handler::handle;
 pub use providers::Providers;
 pub use server::serve;

@@ -53,9 +53,9 @@ pub(crate) fn parse(path: &str) -> Result<Route<'_>, ProxyError> {
         )));
     };
     let rest = parts.next().unwrap_or("");
-    if rest.split('/').any(|seg| seg == ".." || seg == ".") {
+    if rest.split('/').any(is_dot_segment) || has_encoded_separator(rest) {
         return Err(ProxyError::BadPath(
-            "path segments '.' and '..' are not allowed".into(),
+            "path segments '.' and '..' and encoded '/' or '\\' are not allowed".into(),
         ));
     }
     let target = if provider == "compat" {
@@ -68,6 +68,18 @@ pub(crate) fn parse(path: &str) -> Result<Route<'_>, ProxyError> {
         gateway,
         target,
     })
+}
+
+/// `.` or `..`, also percent-encoded (`%2e%2E`), which upstreams may normalise.
+fn is_dot_segment(seg: &str) -> bool {
+    let lower = seg.to_ascii_lowercase();
+    let decoded = lower.replace("%2e", ".");
+    decoded == "." || decoded == ".."
+}
+
+fn has_encoded_separator(rest: &str) -> bool {
+    let lower = rest.to_ascii_lowercase();
+    lower.contains("%2f") || lower.contains("%5c")
 }
 
 #[cfg(test)]

@@ -19,6 +19,11 @@ use tokio::task::JoinSet;
 use crate::handler::handle;
 use crate::state::ProxyState;
 
+/// Pause after a failed accept (e.g. out of file descriptors) so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+/// After the grace, how long cut-off requests get to finish their records.
+const CUT_OFF_SETTLE: Duration = Duration::from_secs(2);
+
 /// Serves the data plane on `listener` until `shutdown` resolves, then drains for `grace`.
 pub async fn serve(
     listener: TcpListener,
@@ -41,8 +46,9 @@ pub async fn serve(
                 let (stream, _peer) = match accepted {
                     Ok(a) => a,
                     Err(e) => {
-                        // Out of file descriptors and the like: log, and keep serving.
+                        // Out of file descriptors and the like: log, back off, keep serving.
                         tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
                         continue;
                     }
                 };
@@ -80,4 +86,15 @@ pub async fn serve(
         connections.abort_all();
     }
     while connections.join_next().await.is_some() {}
+    // h2 streams run on tasks of their own: wait until every admitted exchange has finished its
+    // record, so the writer's drain that follows sees them all.
+    if tokio::time::timeout(CUT_OFF_SETTLE, state.log.wait_idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            in_flight = state.log.in_flight(),
+            "requests still unfinished after shutdown"
+        );
+    }
 }

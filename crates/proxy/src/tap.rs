@@ -34,7 +34,12 @@ struct Tap {
 
 impl<B> TapBody<B> {
     pub(crate) fn new(inner: B, exchange: Exchange, sse: Option<SseScanner>) -> Self {
-        let cap = exchange.ctx.max_body_bytes;
+        // Without payload collection nothing is kept but the tail, for usage.
+        let cap = if exchange.collect_payload {
+            exchange.ctx.max_body_bytes
+        } else {
+            0
+        };
         let tap = Tap {
             exchange,
             kept: BytesMut::new(),
@@ -95,6 +100,7 @@ impl Tap {
     }
 
     fn finish(mut self: Box<Self>, error: Option<String>) {
+        let error = error.or_else(|| self.sse.as_mut().and_then(SseScanner::stream_error));
         if self.sse.is_none() && !self.usage.found() {
             let op = self.exchange.op;
             if self.truncated {
@@ -150,7 +156,12 @@ where
                         }
                         return Poll::Ready(Some(Ok(Frame::data(out))));
                     }
-                    Err(frame) => return Poll::Ready(Some(Ok(frame))),
+                    Err(frame) => {
+                        // Trailers end the body: hyper polls no further.
+                        tap.on_end();
+                        this.finish(None);
+                        return Poll::Ready(Some(Ok(frame)));
+                    }
                 },
                 Some(Err(e)) => {
                     let message = format!("provider stream failed: {e}");
@@ -180,9 +191,16 @@ where
 
 impl<B> Drop for TapBody<B> {
     fn drop(&mut self) {
-        // The caller went away (or the server is shutting down) before the body ended.
-        self.finish(Some(
-            "client disconnected before the response completed".into(),
-        ));
+        // The body was dropped before it ended. After a stream's final event that is a caller
+        // done reading (SDKs stop at `[DONE]`); before it, a caller (or a shutdown) cutting the
+        // answer short.
+        let complete = self
+            .tap
+            .as_ref()
+            .and_then(|t| t.sse.as_ref())
+            .is_some_and(|s| s.complete());
+        let error =
+            (!complete).then(|| "client disconnected before the response completed".to_string());
+        self.finish(error);
     }
 }

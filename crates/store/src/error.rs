@@ -13,4 +13,22 @@ pub enum StoreError {
     SchemaTooNew { found: i64, supported: i64 },
     #[error("cannot compress or decompress a body: {0}")]
     Codec(std::io::Error),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// A uniqueness violation becomes `Conflict(message)`; anything else stays itself.
+    pub(crate) fn from_constraint(e: rusqlite::Error, message: String) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict(message)
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
 }

@@ -12,10 +12,12 @@
 
 mod codec;
 mod error;
+pub mod gateways;
 mod insert;
 mod open;
 mod read;
 mod schema;
+pub mod tokens;
 
 pub use error::StoreError;
 pub use insert::{BatchOutcome, LogInserter};

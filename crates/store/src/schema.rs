@@ -57,6 +57,30 @@ const MIGRATIONS: &[&str] = &[
         response_truncated INTEGER NOT NULL
     );
     "#,
+    // 2: gateways and admin API tokens.
+    r#"
+    CREATE TABLE gateways (
+        account_id  TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        internal_id TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        modified_at INTEGER NOT NULL,
+        settings    TEXT NOT NULL,      -- JSON of the settable fields
+        PRIMARY KEY (account_id, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE api_tokens (
+        id           TEXT PRIMARY KEY,
+        account_id   TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        email        TEXT,
+        access       TEXT NOT NULL CHECK (access IN ('read', 'write')),
+        secret_hash  BLOB NOT NULL UNIQUE,   -- SHA-256 of the whole token
+        created_at   INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+    );
+    CREATE INDEX api_tokens_account ON api_tokens(account_id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -48,6 +48,15 @@ impl Adapter for Azure {
         ))
     }
 
+    /// `stream_options` exists from api-version 2024-10-21 (and its previews) on.
+    fn accepts_stream_usage(&self, query: Option<&str>) -> bool {
+        query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter_map(|kv| kv.strip_prefix("api-version="))
+            .any(|v| v >= "2024-10-21")
+    }
+
     fn model_from_path(&self, rest: &str) -> Option<String> {
         rest.split('/')
             .nth(1)

@@ -44,6 +44,12 @@ pub(crate) trait Adapter: Send + Sync + 'static {
         None
     }
 
+    /// Whether an OpenAI-style stream request may carry `stream_options.include_usage`.
+    fn accepts_stream_usage(&self, query: Option<&str>) -> bool {
+        let _ = query;
+        true
+    }
+
     /// The path of the provider's OpenAI-compatible chat completions endpoint, for `compat`.
     fn compat_chat_path(&self) -> &'static str {
         "/chat/completions"
@@ -72,6 +78,9 @@ pub struct Provider {
     /// The key sent when the caller brings none, read from the environment at start.
     pub(crate) api_key: Option<String>,
     pub(crate) adapter: Box<dyn Adapter>,
+    /// Whether aigw asks OpenAI-style streams for usage (some APIs reject the option: Mistral
+    /// reports usage in its last chunk anyway).
+    pub(crate) inject_stream_usage: bool,
 }
 
 impl std::fmt::Debug for Provider {
@@ -97,6 +106,9 @@ struct Builtin {
     key_env: &'static str,
     adapter: fn() -> Box<dyn Adapter>,
 }
+
+/// Built-in providers that reject `stream_options` (and report stream usage without it).
+const NO_STREAM_OPTIONS: &[&str] = &["mistral"];
 
 fn builtin() -> Vec<Builtin> {
     fn oa() -> Box<dyn Adapter> {
@@ -206,6 +218,9 @@ impl Providers {
                 base_url: trim_base(cfg.base_url.as_deref().unwrap_or(b.base_url)),
                 api_key: env(key_env).filter(|k| !k.is_empty()),
                 adapter,
+                inject_stream_usage: cfg
+                    .stream_usage
+                    .unwrap_or(!NO_STREAM_OPTIONS.contains(&b.name)),
             };
             map.insert(b.name.to_string(), Arc::new(provider));
         }
@@ -232,6 +247,7 @@ impl Providers {
                     .and_then(&env)
                     .filter(|k| !k.is_empty()),
                 adapter: adapter_for(cfg.format.unwrap_or(ProviderFormat::Openai)),
+                inject_stream_usage: cfg.stream_usage.unwrap_or(true),
             };
             map.insert(name.clone(), Arc::new(provider));
         }

@@ -16,6 +16,8 @@ pub(crate) struct UsageAcc {
     output: Option<u64>,
     cached: Option<u64>,
     cache_write: Option<u64>,
+    /// Anthropic's `input_tokens` alone (without cache reads and writes).
+    plain_input: Option<u64>,
 }
 
 impl UsageAcc {
@@ -84,9 +86,9 @@ impl UsageAcc {
         if base.is_some() || write.is_some() || read.is_some() {
             let write = write.or(self.cache_write).unwrap_or(0);
             let read = read.or(self.cached).unwrap_or(0);
-            let plain =
-                base.unwrap_or_else(|| self.input.unwrap_or(0).saturating_sub(write + read));
-            self.input = Some(plain + write + read);
+            let plain = base.or(self.plain_input).unwrap_or(0);
+            self.plain_input = Some(plain);
+            self.input = Some(plain.saturating_add(write).saturating_add(read));
             self.cache_write = Some(write);
             self.cached = Some(read);
         }
@@ -110,10 +112,11 @@ impl UsageAcc {
         let prompt = num(meta, "promptTokenCount");
         let tool = num(meta, "toolUsePromptTokenCount").unwrap_or(0);
         if let Some(prompt) = prompt {
-            self.input = Some(prompt + tool);
+            self.input = Some(prompt.saturating_add(tool));
         }
-        let out = num(meta, "candidatesTokenCount").unwrap_or(0)
-            + num(meta, "thoughtsTokenCount").unwrap_or(0);
+        let out = num(meta, "candidatesTokenCount")
+            .unwrap_or(0)
+            .saturating_add(num(meta, "thoughtsTokenCount").unwrap_or(0));
         if prompt.is_some() || out > 0 {
             self.output = Some(out);
         }

@@ -4,6 +4,7 @@
 use memchr::memmem;
 use serde_json::Value;
 
+use super::sse::UsageDoc;
 use super::UsageAcc;
 use crate::operation::Operation;
 
@@ -12,8 +13,15 @@ pub(crate) const TAIL_BYTES: usize = 16 * 1024;
 
 /// Reads usage from a whole JSON body.
 pub(crate) fn observe_body(op: Operation, body: &[u8], acc: &mut UsageAcc) {
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        acc.observe(op, &v);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        // Gemini's streamGenerateContent without alt=sse: an array of chunks.
+        if let Ok(v) = serde_json::from_slice::<Value>(body) {
+            acc.observe(op, &v);
+        }
+    } else if let Ok(doc) = serde_json::from_slice::<UsageDoc>(body) {
+        // Only the usage members are built; the rest of the body is skipped unparsed.
+        acc.observe(op, &doc.into_value());
     }
 }
 

@@ -23,6 +23,10 @@ pub(crate) struct SseScanner {
     strip_usage: bool,
     /// Set when an event outgrew the buffer: the rest of the stream passes through untouched.
     gave_up: bool,
+    /// Set once the API's final event has passed (`[DONE]`, `message_stop`,
+    /// `response.completed`, a Gemini chunk with a `finishReason`).
+    complete: bool,
+    stream_error: Option<String>,
 }
 
 impl SseScanner {
@@ -32,6 +36,8 @@ impl SseScanner {
             buf: BytesMut::new(),
             strip_usage,
             gave_up: false,
+            complete: false,
+            stream_error: None,
         }
     }
 
@@ -81,31 +87,142 @@ impl SseScanner {
         }
     }
 
-    /// Reads one event; returns what to forward in its place (strip mode).
+    /// Whether the stream's final event has been forwarded: a caller that hangs up after it
+    /// (SDKs stop reading at `[DONE]`) received the whole answer.
+    pub(crate) fn complete(&self) -> bool {
+        self.complete
+    }
+
+    /// The error the provider reported inside the stream (a 200 stream that failed), if any.
+    pub(crate) fn stream_error(&mut self) -> Option<String> {
+        self.stream_error.take()
+    }
+
+    /// Reads one event; in strip mode returns what to forward in its place.
     fn on_event(&mut self, event: &[u8], acc: &mut UsageAcc) -> Option<Bytes> {
         let data = event_data(event);
-        if data.is_empty()
-            || data.as_slice() == b"[DONE]"
-            || memmem::find(&data, b"\"usage").is_none()
-        {
-            return Some(Bytes::copy_from_slice(event));
+        let name = event_name(event);
+        if !self.complete {
+            self.complete = is_final_event(self.op, name, &data);
         }
-        let Ok(v) = serde_json::from_slice::<Value>(&data) else {
-            return Some(Bytes::copy_from_slice(event));
-        };
-        acc.observe(self.op, &v);
-        if !self.strip_usage {
-            return None;
+        if self.stream_error.is_none() && is_error_event(name, &data) {
+            let text =
+                String::from_utf8_lossy(&data[..data.len().min(MAX_ERROR_TEXT)]).into_owned();
+            self.stream_error = Some(format!("provider reported an error in the stream: {text}"));
         }
-        let usage_only = v.get("usage").is_some_and(Value::is_object)
-            && v.get("choices")
-                .and_then(Value::as_array)
-                .is_some_and(Vec::is_empty);
-        if usage_only {
-            return None;
+        if has_usage_object(&data) {
+            if let Ok(v) = serde_json::from_slice::<UsageDoc>(&data) {
+                acc.observe(self.op, &v.into_value());
+                let usage_only = v_usage_only(&data);
+                if self.strip_usage && usage_only {
+                    return None;
+                }
+            }
         }
-        Some(remove_null_usage(event))
+        self.strip_usage.then(|| remove_null_usage(event))
     }
+}
+
+/// Bytes of an in-stream error kept in the record.
+const MAX_ERROR_TEXT: usize = 512;
+
+/// The fields of an event (or body) that carry usage; everything else is skipped unparsed.
+#[derive(serde::Deserialize)]
+pub(crate) struct UsageDoc {
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, rename = "usageMetadata")]
+    usage_metadata: Option<Value>,
+    #[serde(default)]
+    message: Option<MessageUsage>,
+    #[serde(default)]
+    response: Option<MessageUsage>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct MessageUsage {
+    #[serde(default)]
+    usage: Option<Value>,
+}
+
+impl UsageDoc {
+    /// The same fields as a JSON value, for the extractor.
+    pub(crate) fn into_value(self) -> Value {
+        let mut o = serde_json::Map::new();
+        if let Some(u) = self.usage {
+            o.insert("usage".into(), u);
+        }
+        if let Some(u) = self.usage_metadata {
+            o.insert("usageMetadata".into(), u);
+        }
+        if let Some(u) = self.message.and_then(|m| m.usage) {
+            o.insert("message".into(), serde_json::json!({ "usage": u }));
+        }
+        if let Some(u) = self.response.and_then(|m| m.usage) {
+            o.insert("response".into(), serde_json::json!({ "usage": u }));
+        }
+        Value::Object(o)
+    }
+}
+
+/// Whether the data holds a usage object (`"usage": {`, `"usageMetadata": {`), not `null`.
+fn has_usage_object(data: &[u8]) -> bool {
+    memmem::find_iter(data, b"\"usage").any(|at| {
+        let rest = &data[at + 6..];
+        let rest = rest.strip_prefix(b"Metadata").unwrap_or(rest);
+        let Some(rest) = rest.strip_prefix(b"\"") else {
+            return false;
+        };
+        let rest = rest
+            .iter()
+            .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+        rest.into_iter().next() == Some(&b'{')
+    })
+}
+
+/// OpenAI's usage-only chunk: `"choices":[]` beside a usage object.
+fn v_usage_only(data: &[u8]) -> bool {
+    memmem::find(data, b"\"choices\":[]").is_some()
+}
+
+/// The `event:` field of an event, if it has one.
+fn event_name(event: &[u8]) -> Option<&[u8]> {
+    event.split(|&b| b == b'\n').find_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let name = line.strip_prefix(b"event:")?;
+        Some(name.strip_prefix(b" ").unwrap_or(name))
+    })
+}
+
+/// Whether an event is the last one its API sends in a successful stream.
+fn is_final_event(op: Operation, name: Option<&[u8]>, data: &[u8]) -> bool {
+    let typed = |t: &[u8]| name == Some(t) || data_type_is(data, t);
+    match op {
+        Operation::Messages => typed(b"message_stop"),
+        Operation::Responses => typed(b"response.completed") || typed(b"response.incomplete"),
+        Operation::GeminiGenerate { .. } => memmem::find(data, b"\"finishReason\"").is_some(),
+        _ => data == b"[DONE]",
+    }
+}
+
+/// Whether an event reports a failure: Anthropic's `error` event, the Responses API's
+/// `response.failed`, or an OpenAI-style `{"error": ...}` chunk.
+fn is_error_event(name: Option<&[u8]>, data: &[u8]) -> bool {
+    name == Some(b"error")
+        || name == Some(b"response.failed")
+        || data_type_is(data, b"error")
+        || data.starts_with(b"{\"error\"")
+}
+
+/// Whether the data is a JSON object whose first member is `"type":"<t>"`.
+fn data_type_is(data: &[u8], t: &[u8]) -> bool {
+    let Some(rest) = data.strip_prefix(b"{\"type\":") else {
+        return false;
+    };
+    let rest = rest.strip_prefix(b" ").unwrap_or(rest);
+    rest.strip_prefix(b"\"")
+        .and_then(|r| r.strip_prefix(t))
+        .is_some_and(|r| r.starts_with(b"\""))
 }
 
 /// The index just past the blank line that ends the first complete event, if any.
@@ -196,6 +313,40 @@ mod tests {
             let (out, acc) = run(STREAM, size, false);
             assert_eq!(out, STREAM);
             assert_eq!(acc.usage().tokens_out, Some(2));
+        }
+    }
+
+    #[test]
+    fn the_final_event_of_each_api_marks_the_stream_complete() {
+        let cases = [
+            (
+                Operation::ChatCompletions,
+                "data: {\"choices\":[]}\n\ndata: [DONE]\n\n",
+            ),
+            (
+                Operation::Messages,
+                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
+            ),
+            (
+                Operation::Responses,
+                "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n",
+            ),
+            (
+                Operation::GeminiGenerate { stream: true },
+                "data: {\"candidates\":[{\"finishReason\":\"STOP\"}]}\r\n\r\n",
+            ),
+        ];
+        for (op, stream) in cases {
+            let mut sc = SseScanner::new(op, false);
+            let mut acc = UsageAcc::default();
+            let (head, tail) = stream.split_at(stream.len() - 3);
+            sc.feed(head.as_bytes(), &mut acc);
+            assert!(
+                !sc.complete(),
+                "{op:?}: not before the final event is whole"
+            );
+            sc.feed(tail.as_bytes(), &mut acc);
+            assert!(sc.complete(), "{op:?}");
         }
     }
 
