@@ -19,6 +19,27 @@ const INSERT_LOG: &str = "INSERT INTO logs (
 const INSERT_PAYLOAD: &str = "INSERT INTO log_payloads
     (seq, request, request_truncated, response, response_truncated) VALUES (?1, ?2, ?3, ?4, ?5)";
 
+/// Whole-batch retries of a transient failure (busy, locked, I/O) before record-by-record.
+const TRANSIENT_RETRIES: u32 = 5;
+/// Backoff step between those retries (this runs on the writer's own thread).
+const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether the failure is about the records themselves (a constraint, a type), so that retrying
+/// them one by one isolates the bad one.
+fn is_record_error(e: &StoreError) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
+            matches!(
+                f.code,
+                ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
+            )
+        }
+        StoreError::Sqlite(_) => false,
+        _ => true,
+    }
+}
+
 /// Owns the write connection. Lives on the writer thread.
 pub struct LogInserter {
     conn: Connection,
@@ -44,29 +65,40 @@ impl LogInserter {
     /// Writes `records` in one transaction. If the transaction fails, each record is retried in
     /// its own, so one bad record never costs the others.
     pub fn insert_batch(&mut self, records: &[LogRecord]) -> Result<BatchOutcome, StoreError> {
-        match self.insert_all(records) {
-            Ok(()) => Ok(BatchOutcome {
-                written: records.len(),
-                rejected: 0,
-            }),
-            Err(batch_error) => {
-                tracing::warn!(error = %batch_error, records = records.len(), "batch insert failed; retrying records one by one");
-                let mut outcome = BatchOutcome::default();
-                for record in records {
-                    match self.insert_all(std::slice::from_ref(record)) {
-                        Ok(()) => outcome.written += 1,
-                        Err(error) => {
-                            tracing::error!(%error, log_id = %record.id, "log record rejected by the database");
-                            outcome.rejected += 1;
-                        }
-                    }
+        let mut attempt = 0;
+        let batch_error = loop {
+            match self.insert_all(records) {
+                Ok(()) => {
+                    return Ok(BatchOutcome {
+                        written: records.len(),
+                        rejected: 0,
+                    })
                 }
-                if outcome.written == 0 && outcome.rejected > 0 {
-                    return Err(batch_error);
+                // The database is busy (another writer holds the lock) or failed for a moment:
+                // the whole batch is retried, with backoff, before anything is given up.
+                Err(e) if !is_record_error(&e) && attempt < TRANSIENT_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "log batch insert failed; retrying");
+                    std::thread::sleep(RETRY_BACKOFF * attempt);
                 }
-                Ok(outcome)
+                Err(e) => break e,
+            }
+        };
+        tracing::warn!(error = %batch_error, records = records.len(), "batch insert failed; retrying records one by one");
+        let mut outcome = BatchOutcome::default();
+        for record in records {
+            match self.insert_all(std::slice::from_ref(record)) {
+                Ok(()) => outcome.written += 1,
+                Err(error) => {
+                    tracing::error!(%error, log_id = %record.id, "log record rejected by the database");
+                    outcome.rejected += 1;
+                }
             }
         }
+        if outcome.written == 0 && outcome.rejected > 0 {
+            return Err(batch_error);
+        }
+        Ok(outcome)
     }
 
     fn insert_all(&mut self, records: &[LogRecord]) -> Result<(), StoreError> {
@@ -138,5 +170,74 @@ impl LogInserter {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aigw_core::{Payload, Usage};
+    use bytes::Bytes;
+
+    fn record(id: &str) -> LogRecord {
+        LogRecord {
+            id: id.into(),
+            account_id: "a".into(),
+            gateway_id: "g".into(),
+            provider: "openai".into(),
+            model: "gpt-4o-mini".into(),
+            status_code: 200,
+            success: true,
+            usage: Usage::from_provider(10, 5, 2, 0),
+            request: Payload {
+                body: Some(Bytes::from_static(b"{\"q\":1}")),
+                size: 7,
+                truncated: false,
+            },
+            response: Payload {
+                body: Some(Bytes::from_static(b"{\"a\":2}")),
+                size: 9,
+                truncated: true,
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_bad_record_costs_only_itself_and_bodies_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let outcome = inserter
+            .insert_batch(&[record("A"), record("B"), record("A"), record("C")])
+            .unwrap();
+        assert_eq!(
+            outcome,
+            BatchOutcome {
+                written: 3,
+                rejected: 1
+            }
+        );
+        let conn = crate::open_read(&path).unwrap();
+        assert_eq!(crate::count_logs(&conn).unwrap(), 3);
+        let log = crate::get_log(&conn, "B").unwrap().unwrap();
+        assert_eq!(log.request_body.as_deref(), Some(&b"{\"q\":1}"[..]));
+        assert_eq!(
+            (
+                log.response_body.as_deref(),
+                log.response_truncated,
+                log.response_size
+            ),
+            (Some(&b"{\"a\":2}"[..]), true, 9)
+        );
+        assert_eq!(
+            (
+                log.tokens_in,
+                log.tokens_out,
+                log.tokens_cached,
+                log.usage_source.as_str()
+            ),
+            (Some(10), Some(5), 2, "provider")
+        );
     }
 }
