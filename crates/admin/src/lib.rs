@@ -14,6 +14,7 @@ pub mod auth;
 pub mod db;
 pub mod envelope;
 mod gateways;
+mod logs;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,6 +45,8 @@ pub struct AdminState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub ops: Arc<dyn Ops>,
+    /// Bytes of each payload shown as `request_head` / `response_head`.
+    pub head_bytes: usize,
 }
 
 /// The admin router: the v4 API under `/client/v4` and at the root, plus `/healthz`.
@@ -70,6 +73,22 @@ fn api_routes() -> Router<AdminState> {
             get(gateways::get)
                 .put(gateways::update)
                 .delete(gateways::delete),
+        )
+        .route(
+            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs",
+            get(logs::list).delete(logs::delete),
+        )
+        .route(
+            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}",
+            get(logs::get).patch(logs::patch),
+        )
+        .route(
+            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/request",
+            get(logs::request_body),
+        )
+        .route(
+            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/response",
+            get(logs::response_body),
         )
 }
 

@@ -77,7 +77,12 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
         sink: sink.clone(),
         gateways: state.gateways.clone(),
     });
-    let admin_state = aigw_admin::AdminState { db, clock, ops };
+    let admin_state = aigw_admin::AdminState {
+        db,
+        clock,
+        ops,
+        head_bytes: config.capture.head_bytes,
+    };
     let proxy = tokio::spawn(aigw_proxy::serve(
         proxy_listener,
         state,

@@ -52,13 +52,20 @@ pub struct StoredLog {
     pub response_truncated: bool,
 }
 
-const SELECT_LOG: &str =
-    "SELECT l.id, l.account_id, l.gateway_id, l.created_at, l.duration, l.provider,
-    l.model, l.model_type, l.path, l.request_type, l.method, l.stream, l.request_content_type,
-    l.response_content_type, l.status_code, l.success, l.cached, l.tokens_in, l.tokens_out,
-    l.tokens_cached, l.tokens_cache_write, l.usage_source, l.cost, l.custom_cost, l.metadata,
-    l.event_id, l.step, l.feedback, l.score, l.user_agent, l.error, l.source_kind, l.source_id,
-    l.source_name, l.source_owner, l.request_size, l.response_size,
+/// The row columns of a log, in `row_to_log`'s order.
+pub(crate) const LOG_COLUMNS: &str = "l.id, l.account_id, l.gateway_id, l.created_at, l.duration,
+    l.provider, l.model, l.model_type, l.path, l.request_type, l.method, l.stream,
+    l.request_content_type, l.response_content_type, l.status_code, l.success, l.cached,
+    l.tokens_in, l.tokens_out, l.tokens_cached, l.tokens_cache_write, l.usage_source, l.cost,
+    l.custom_cost, l.metadata, l.event_id, l.step, l.feedback, l.score, l.user_agent, l.error,
+    l.source_kind, l.source_id, l.source_name, l.source_owner, l.request_size, l.response_size";
+
+const SELECT_LOG: &str = "SELECT l.id, l.account_id, l.gateway_id, l.created_at, l.duration,
+    l.provider, l.model, l.model_type, l.path, l.request_type, l.method, l.stream,
+    l.request_content_type, l.response_content_type, l.status_code, l.success, l.cached,
+    l.tokens_in, l.tokens_out, l.tokens_cached, l.tokens_cache_write, l.usage_source, l.cost,
+    l.custom_cost, l.metadata, l.event_id, l.step, l.feedback, l.score, l.user_agent, l.error,
+    l.source_kind, l.source_id, l.source_name, l.source_owner, l.request_size, l.response_size,
     p.request, p.request_truncated, p.response, p.response_truncated
     FROM logs l LEFT JOIN log_payloads p ON p.seq = l.seq WHERE l.id = ?1";
 
@@ -87,7 +94,7 @@ pub fn count_logs(conn: &Connection) -> Result<u64, StoreError> {
     Ok(conn.query_row("SELECT count(*) FROM logs", [], |r| r.get::<_, i64>(0))? as u64)
 }
 
-fn row_to_log(r: &Row<'_>) -> rusqlite::Result<StoredLog> {
+pub(crate) fn row_to_log(r: &Row<'_>) -> rusqlite::Result<StoredLog> {
     Ok(StoredLog {
         id: r.get(0)?,
         account_id: r.get(1)?,

@@ -81,6 +81,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX api_tokens_account ON api_tokens(account_id);
     "#,
+    // 3: indexes for the filters the Logs page uses most.
+    r#"
+    CREATE INDEX logs_gateway_provider ON logs(account_id, gateway_id, provider, created_at);
+    CREATE INDEX logs_gateway_model ON logs(account_id, gateway_id, model, created_at);
+    CREATE INDEX logs_gateway_success ON logs(account_id, gateway_id, success, created_at);
+    "#,
 ];
 
 /// The schema version this build writes.
