@@ -54,10 +54,7 @@ impl Gateway {
 
     pub async fn start_with(adjust: impl FnOnce(&mut Options)) -> Self {
         let mock = MockProvider::start().await.unwrap();
-        let mut options = Options {
-            config: test_config(&mock.base_url()),
-            grace: Duration::from_secs(5),
-        };
+        let mut options = Options { config: test_config(&mock.base_url()), grace: Duration::from_secs(5) };
         adjust(&mut options);
         let config = options.config;
         let dir = tempfile::tempdir().unwrap();
@@ -99,17 +96,7 @@ impl Gateway {
             };
             aigw_proxy::serve(listener, state, signal, grace).await;
         });
-        Gateway {
-            mock,
-            addr,
-            sink,
-            db_path,
-            clock,
-            stop,
-            server: Some(server),
-            writer: Some(writer),
-            _dir: dir,
-        }
+        Gateway { mock, addr, sink, db_path, clock, stop, server: Some(server), writer: Some(writer), _dir: dir }
     }
 
     /// `http://127.0.0.1:PORT/v1/acct/{gateway}/{provider}`: what an SDK's base URL is set to.
@@ -128,9 +115,7 @@ impl Gateway {
 
     pub fn log(&self, id: &str) -> StoredLog {
         let conn = aigw_store::open_read(&self.db_path).unwrap();
-        aigw_store::get_log(&conn, id)
-            .unwrap()
-            .unwrap_or_else(|| panic!("no log {id}"))
+        aigw_store::get_log(&conn, id).unwrap().unwrap_or_else(|| panic!("no log {id}"))
     }
 
     pub fn count(&self) -> u64 {
@@ -144,9 +129,7 @@ impl Gateway {
             server.await.unwrap();
         }
         if let Some(writer) = self.writer.take() {
-            tokio::task::spawn_blocking(move || writer.shutdown())
-                .await
-                .unwrap();
+            tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap();
         }
     }
 
@@ -245,33 +228,19 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
     pub fn log_id(&self) -> String {
-        self.header("cf-aig-log-id")
-            .expect("cf-aig-log-id")
-            .to_string()
+        self.header("cf-aig-log-id").expect("cf-aig-log-id").to_string()
     }
 }
 
 /// Sends a request and reads the whole response.
-pub async fn send(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: impl Into<Bytes>,
-) -> Reply {
+pub async fn send(method: &str, url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Reply {
     let mut req = http::Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = client()
-        .request(req.body(Full::new(body.into())).unwrap())
-        .await
-        .unwrap();
+    let res = client().request(req.body(Full::new(body.into())).unwrap()).await.unwrap();
     let (parts, body) = res.into_parts();
-    Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
 }
 
 pub async fn post_json(url: &str, headers: &[(&str, &str)], body: serde_json::Value) -> Reply {

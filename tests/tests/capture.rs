@@ -15,15 +15,9 @@ async fn metadata_event_id_and_custom_cost_are_recorded() {
     let reply = post_json(
         &url,
         &[
-            (
-                "cf-aig-metadata",
-                r#"{"team":"AI","user":12345,"beta":true,"a":1,"b":2,"dropped":3}"#,
-            ),
+            ("cf-aig-metadata", r#"{"team":"AI","user":12345,"beta":true,"a":1,"b":2,"dropped":3}"#),
             ("cf-aig-event-id", "evt-42"),
-            (
-                "cf-aig-custom-cost",
-                r#"{"per_token_in":0.000001,"per_token_out":0.000002}"#,
-            ),
+            ("cf-aig-custom-cost", r#"{"per_token_in":0.000001,"per_token_out":0.000002}"#),
             ("x-mock-prompt-tokens", "100"),
             ("x-mock-completion-tokens", "50"),
         ],
@@ -32,16 +26,10 @@ async fn metadata_event_id_and_custom_cost_are_recorded() {
     .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("cf-aig-event-id"), Some("evt-42"));
-    assert!(
-        gw.mock.received()[0].header("cf-aig-metadata").is_none(),
-        "gateway headers stay here"
-    );
+    assert!(gw.mock.received()[0].header("cf-aig-metadata").is_none(), "gateway headers stay here");
     gw.flush().await;
     let log = gw.log(&reply.log_id());
-    assert_eq!(
-        log.metadata.as_deref(),
-        Some(r#"{"team":"AI","user":12345,"beta":true,"a":1,"b":2}"#)
-    );
+    assert_eq!(log.metadata.as_deref(), Some(r#"{"team":"AI","user":12345,"beta":true,"a":1,"b":2}"#));
     assert_eq!(log.event_id.as_deref(), Some("evt-42"));
     assert!(log.custom_cost);
     assert!((log.cost.unwrap() - (100.0 * 0.000001 + 50.0 * 0.000002)).abs() < 1e-12);
@@ -54,17 +42,9 @@ async fn collect_log_false_keeps_no_record_and_payload_false_keeps_no_bodies() {
     let none = post_json(&url, &[("cf-aig-collect-log", "false")], chat()).await;
     assert_eq!(none.status, 200);
     assert!(none.header("cf-aig-log-id").is_none());
-    let quiet = post_json(
-        &format!("{}/chat/completions", gw.base_url("quiet", "openai")),
-        &[],
-        chat(),
-    )
-    .await;
+    let quiet = post_json(&format!("{}/chat/completions", gw.base_url("quiet", "openai")), &[], chat()).await;
     assert_eq!(quiet.status, 200);
-    assert!(
-        quiet.header("cf-aig-log-id").is_none(),
-        "gateway with collect_logs = false"
-    );
+    assert!(quiet.header("cf-aig-log-id").is_none(), "gateway with collect_logs = false");
     let forced = post_json(
         &format!("{}/chat/completions", gw.base_url("quiet", "openai")),
         &[("cf-aig-collect-log", "true")],
@@ -86,15 +66,8 @@ async fn bodies_over_the_capture_cap_are_truncated_and_flagged_but_usage_is_exac
     let gw = Gateway::start_with(|o| o.config.capture.max_body_bytes = 256).await;
     let url = format!("{}/chat/completions", gw.base_url("default", "openai"));
     let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "y".repeat(1000)}]});
-    let reply = post_json(
-        &url,
-        &[
-            ("x-mock-body-bytes", "50000"),
-            ("x-mock-completion-tokens", "777"),
-        ],
-        body.clone(),
-    )
-    .await;
+    let reply =
+        post_json(&url, &[("x-mock-body-bytes", "50000"), ("x-mock-completion-tokens", "777")], body.clone()).await;
     assert_eq!(reply.status, 200);
     assert!(reply.body.len() >= 50_000);
     gw.flush().await;
@@ -105,11 +78,7 @@ async fn bodies_over_the_capture_cap_are_truncated_and_flagged_but_usage_is_exac
     assert_eq!(log.response_body.as_ref().unwrap().len(), 256);
     assert!(log.response_truncated);
     assert_eq!(log.response_size as usize, reply.body.len());
-    assert_eq!(
-        log.tokens_out,
-        Some(777),
-        "usage found in the tail of the large body"
-    );
+    assert_eq!(log.tokens_out, Some(777), "usage found in the tail of the large body");
 }
 
 #[tokio::test]
@@ -124,9 +93,6 @@ async fn usage_missing_is_recorded_as_missing_never_as_zero() {
     assert_eq!(reply.status, 400);
     gw.flush().await;
     let log = gw.log(&reply.log_id());
-    assert_eq!(
-        (log.tokens_in, log.tokens_out, log.cost),
-        (None, None, None)
-    );
+    assert_eq!((log.tokens_in, log.tokens_out, log.cost), (None, None, None));
     assert_eq!(log.usage_source, "missing");
 }

@@ -25,73 +25,35 @@ async fn openai_chat_is_forwarded_with_the_gateway_key_and_logged_field_by_field
     .await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.json()["choices"][0]["message"]["role"], "assistant");
-    assert!(
-        reply
-            .header("x-request-id")
-            .unwrap()
-            .starts_with("req_mock_"),
-        "provider headers pass through"
-    );
+    assert!(reply.header("x-request-id").unwrap().starts_with("req_mock_"), "provider headers pass through");
     assert_eq!(reply.header("cf-aig-step"), Some("0"));
 
     let seen = &gw.mock.received()[0];
-    assert_eq!(
-        (seen.method.as_str(), seen.path.as_str()),
-        ("POST", "/v1/chat/completions")
-    );
-    assert_eq!(
-        seen.header("authorization"),
-        Some(format!("Bearer {OPENAI_KEY}").as_str())
-    );
-    assert_eq!(
-        seen.json().unwrap(),
-        chat_body("gpt-4o-mini"),
-        "body forwarded untouched"
-    );
+    assert_eq!((seen.method.as_str(), seen.path.as_str()), ("POST", "/v1/chat/completions"));
+    assert_eq!(seen.header("authorization"), Some(format!("Bearer {OPENAI_KEY}").as_str()));
+    assert_eq!(seen.json().unwrap(), chat_body("gpt-4o-mini"), "body forwarded untouched");
 
     gw.flush().await;
     let log = gw.log(&reply.log_id());
-    assert_eq!(
-        (log.account_id.as_str(), log.gateway_id.as_str()),
-        (ACCOUNT, "default")
-    );
+    assert_eq!((log.account_id.as_str(), log.gateway_id.as_str()), (ACCOUNT, "default"));
     assert_eq!(
         (log.provider.as_str(), log.model.as_str(), log.path.as_str()),
         ("openai", "gpt-4o-mini", "chat/completions")
     );
     assert_eq!(log.model_type.as_deref(), Some("chat"));
     assert_eq!(log.request_type, "provider");
-    assert_eq!(
-        (log.status_code, log.success, log.stream, log.cached),
-        (200, true, false, false)
-    );
-    assert_eq!(
-        (log.tokens_in, log.tokens_out, log.tokens_cached),
-        (Some(1000), Some(100), 400)
-    );
+    assert_eq!((log.status_code, log.success, log.stream, log.cached), (200, true, false, false));
+    assert_eq!((log.tokens_in, log.tokens_out, log.tokens_cached), (Some(1000), Some(100), 400));
     assert_eq!(log.usage_source, "provider");
     // 600 uncached at $1/M + 400 cached at $0.5/M + 100 out at $2/M.
     let expected = (600.0 * 1.0 + 400.0 * 0.5 + 100.0 * 2.0) / 1e6;
-    assert!(
-        (log.cost.unwrap() - expected).abs() < 1e-12,
-        "{:?}",
-        log.cost
-    );
+    assert!((log.cost.unwrap() - expected).abs() < 1e-12, "{:?}", log.cost);
     assert!(!log.custom_cost);
     assert_eq!(log.created_at_ms, 1_763_800_000_000);
     assert_eq!(log.user_agent.as_deref(), Some("test-agent/1.0"));
-    assert_eq!(
-        log.request_content_type.as_deref(),
-        Some("application/json")
-    );
-    assert_eq!(
-        log.response_content_type.as_deref(),
-        Some("application/json")
-    );
-    assert_eq!(
-        log.request_body.as_deref(),
-        Some(chat_body("gpt-4o-mini").to_string().as_bytes())
-    );
+    assert_eq!(log.request_content_type.as_deref(), Some("application/json"));
+    assert_eq!(log.response_content_type.as_deref(), Some("application/json"));
+    assert_eq!(log.request_body.as_deref(), Some(chat_body("gpt-4o-mini").to_string().as_bytes()));
     assert_eq!(log.response_body.as_deref(), Some(&reply.body[..]));
     assert_eq!(
         (log.request_size as usize, log.response_size as usize),
@@ -107,19 +69,13 @@ async fn the_callers_own_key_passes_through_untouched_and_is_never_stored() {
     let url = format!("{}/chat/completions", gw.base_url("default", "openai"));
     let reply = post_json(
         &url,
-        &[
-            ("authorization", "Bearer sk-caller-own-key"),
-            ("openai-organization", "org-1"),
-        ],
+        &[("authorization", "Bearer sk-caller-own-key"), ("openai-organization", "org-1")],
         chat_body("gpt-4o-mini"),
     )
     .await;
     assert_eq!(reply.status, 200);
     let seen = &gw.mock.received()[0];
-    assert_eq!(
-        seen.header("authorization"),
-        Some("Bearer sk-caller-own-key")
-    );
+    assert_eq!(seen.header("authorization"), Some("Bearer sk-caller-own-key"));
     assert_eq!(seen.header("openai-organization"), Some("org-1"));
     gw.flush().await;
     let log = gw.log(&reply.log_id());
@@ -140,10 +96,7 @@ async fn anthropic_gemini_and_openai_compatible_providers_map_to_their_urls() {
     .await;
     assert_eq!(anthropic.status, 200, "{}", anthropic.text());
     let gemini = post_json(
-        &format!(
-            "{}/v1beta/models/gemini-2.0-flash:generateContent",
-            gw.base_url("default", "google-ai-studio")
-        ),
+        &format!("{}/v1beta/models/gemini-2.0-flash:generateContent", gw.base_url("default", "google-ai-studio")),
         &[],
         json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
     )
@@ -155,12 +108,9 @@ async fn anthropic_gemini_and_openai_compatible_providers_map_to_their_urls() {
         chat_body("llama-3.1-8b-instant"),
     )
     .await;
-    let vllm = post_json(
-        &format!("{}/chat/completions", gw.base_url("default", "vllm")),
-        &[],
-        chat_body("my-local-model"),
-    )
-    .await;
+    let vllm =
+        post_json(&format!("{}/chat/completions", gw.base_url("default", "vllm")), &[], chat_body("my-local-model"))
+            .await;
     let azure = post_json(
         &format!(
             "{}/myresource/my-deployment/chat/completions?api-version=2024-10-21",
@@ -178,19 +128,12 @@ async fn anthropic_gemini_and_openai_compatible_providers_map_to_their_urls() {
     assert_eq!(seen[0].path, "/v1/messages");
     assert_eq!(seen[0].header("x-api-key"), Some(ANTHROPIC_KEY));
     assert_eq!(seen[0].header("anthropic-version"), Some("2023-06-01"));
-    assert_eq!(
-        seen[1].path,
-        "/v1beta/models/gemini-2.0-flash:generateContent"
-    );
+    assert_eq!(seen[1].path, "/v1beta/models/gemini-2.0-flash:generateContent");
     assert_eq!(seen[1].header("x-goog-api-key"), Some(GEMINI_KEY));
     assert_eq!(seen[2].path, "/openai/v1/chat/completions");
     assert_eq!(seen[2].header("authorization"), Some("Bearer gsk"));
     assert_eq!(seen[3].path, "/v1/chat/completions");
-    assert_eq!(
-        seen[3].header("authorization"),
-        None,
-        "no key configured for vllm, none sent"
-    );
+    assert_eq!(seen[3].header("authorization"), None, "no key configured for vllm, none sent");
     assert_eq!(seen[4].path, "/azure/my-deployment/chat/completions");
     assert_eq!(seen[4].query.as_deref(), Some("api-version=2024-10-21"));
     assert_eq!(seen[4].header("api-key"), Some("azure-caller-key"));
@@ -205,22 +148,12 @@ async fn anthropic_gemini_and_openai_compatible_providers_map_to_their_urls() {
     let expected = (10.0 * 3.0 + 5.0 * 15.0) / 1e6;
     assert!((a.cost.unwrap() - expected).abs() < 1e-12);
     let g = gw.log(&gemini.log_id());
-    assert_eq!(
-        (g.provider.as_str(), g.model.as_str()),
-        ("google-ai-studio", "gemini-2.0-flash")
-    );
+    assert_eq!((g.provider.as_str(), g.model.as_str()), ("google-ai-studio", "gemini-2.0-flash"));
     assert_eq!((g.tokens_in, g.tokens_out), (Some(10), Some(5)));
     assert_eq!(gw.log(&azure.log_id()).model, "my-deployment");
     let v = gw.log(&vllm.log_id());
-    assert_eq!(
-        (v.provider.as_str(), v.model.as_str(), v.cost),
-        ("vllm", "my-local-model", None)
-    );
-    assert_eq!(
-        v.tokens_in,
-        Some(10),
-        "usage is still recorded for unpriced models"
-    );
+    assert_eq!((v.provider.as_str(), v.model.as_str(), v.cost), ("vllm", "my-local-model", None));
+    assert_eq!(v.tokens_in, Some(10), "usage is still recorded for unpriced models");
 }
 
 #[tokio::test]
@@ -232,34 +165,21 @@ async fn compat_routes_provider_slash_model_to_the_providers_openai_endpoint() {
     let seen = &gw.mock.received()[0];
     assert_eq!(seen.path, "/v1/chat/completions");
     assert_eq!(seen.json().unwrap()["model"], "claude-sonnet-4");
-    assert_eq!(
-        seen.header("authorization"),
-        Some(format!("Bearer {ANTHROPIC_KEY}").as_str())
-    );
+    assert_eq!(seen.header("authorization"), Some(format!("Bearer {ANTHROPIC_KEY}").as_str()));
     let gemini = post_json(&url, &[], chat_body("google-ai-studio/gemini-2.0-flash")).await;
     assert_eq!(gemini.status, 200);
-    assert_eq!(
-        gw.mock.received()[1].path,
-        "/v1beta/openai/chat/completions"
-    );
+    assert_eq!(gw.mock.received()[1].path, "/v1beta/openai/chat/completions");
 
     let bad = post_json(&url, &[], chat_body("gpt-4o-mini")).await;
     assert_eq!(bad.status, 400);
-    assert!(bad.json()["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("provider/model"));
+    assert!(bad.json()["error"]["message"].as_str().unwrap().contains("provider/model"));
     let unknown = post_json(&url, &[], chat_body("nope/model")).await;
     assert_eq!(unknown.status, 404);
 
     gw.flush().await;
     let log = gw.log(&reply.log_id());
     assert_eq!(
-        (
-            log.provider.as_str(),
-            log.model.as_str(),
-            log.request_type.as_str()
-        ),
+        (log.provider.as_str(), log.model.as_str(), log.request_type.as_str()),
         ("anthropic", "claude-sonnet-4", "compat")
     );
     assert!(log.cost.is_some());
@@ -268,60 +188,30 @@ async fn compat_routes_provider_slash_model_to_the_providers_openai_endpoint() {
 #[tokio::test]
 async fn get_requests_and_query_strings_pass_through() {
     let gw = Gateway::start().await;
-    let reply = send(
-        "GET",
-        &format!(
-            "{}/models?limit=5&after=x",
-            gw.base_url("default", "openai")
-        ),
-        &[],
-        "",
-    )
-    .await;
+    let reply = send("GET", &format!("{}/models?limit=5&after=x", gw.base_url("default", "openai")), &[], "").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["object"], "list");
     let seen = &gw.mock.received()[0];
     assert_eq!(
-        (
-            seen.method.as_str(),
-            seen.path.as_str(),
-            seen.query.as_deref()
-        ),
+        (seen.method.as_str(), seen.path.as_str(), seen.query.as_deref()),
         ("GET", "/v1/models", Some("limit=5&after=x"))
     );
     assert!(seen.body.is_empty());
     gw.flush().await;
     let log = gw.log(&reply.log_id());
-    assert_eq!(
-        (
-            log.method.as_str(),
-            log.model_type.as_deref(),
-            log.model.as_str()
-        ),
-        ("GET", Some("models"), "")
-    );
-    assert_eq!(
-        (log.tokens_in, log.usage_source.as_str()),
-        (None, "missing")
-    );
+    assert_eq!((log.method.as_str(), log.model_type.as_deref(), log.model.as_str()), ("GET", Some("models"), ""));
+    assert_eq!((log.tokens_in, log.usage_source.as_str()), (None, "missing"));
 }
 
 #[tokio::test]
 async fn h2c_clients_are_served() {
     let gw = Gateway::start().await;
     let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .http2_only(true)
-            .build_http();
-    let req = http::Request::post(format!(
-        "{}/chat/completions",
-        gw.base_url("default", "openai")
-    ))
-    .header("content-type", "application/json")
-    .body(http_body_util::Full::new(bytes::Bytes::from(
-        chat_body("gpt-4o-mini").to_string(),
-    )))
-    .unwrap();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).http2_only(true).build_http();
+    let req = http::Request::post(format!("{}/chat/completions", gw.base_url("default", "openai")))
+        .header("content-type", "application/json")
+        .body(http_body_util::Full::new(bytes::Bytes::from(chat_body("gpt-4o-mini").to_string())))
+        .unwrap();
     let res = client.request(req).await.unwrap();
     assert_eq!(res.version(), http::Version::HTTP_2);
     assert_eq!(res.status(), 200);
@@ -331,11 +221,7 @@ async fn h2c_clients_are_served() {
 #[tokio::test]
 async fn usage_is_read_from_every_non_streaming_format() {
     let gw = Gateway::start().await;
-    let h = [
-        ("x-mock-prompt-tokens", "40"),
-        ("x-mock-completion-tokens", "9"),
-        ("x-mock-cached-tokens", "16"),
-    ];
+    let h = [("x-mock-prompt-tokens", "40"), ("x-mock-completion-tokens", "9"), ("x-mock-cached-tokens", "16")];
     let embeddings = post_json(
         &format!("{}/embeddings", gw.base_url("default", "openai")),
         &h,
@@ -356,20 +242,18 @@ async fn usage_is_read_from_every_non_streaming_format() {
     .await;
     let anthropic = post_json(
         &format!("{}/v1/messages", gw.base_url("default", "anthropic")),
-        &[("x-mock-prompt-tokens", "40"), ("x-mock-completion-tokens", "9"), ("x-mock-cache-read-tokens", "500"), ("x-mock-cache-write-tokens", "60")],
+        &[
+            ("x-mock-prompt-tokens", "40"),
+            ("x-mock-completion-tokens", "9"),
+            ("x-mock-cache-read-tokens", "500"),
+            ("x-mock-cache-write-tokens", "60"),
+        ],
         json!({"model": "claude-sonnet-4", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}),
     )
     .await;
     let gemini = post_json(
-        &format!(
-            "{}/v1beta/models/gemini-2.0-flash:generateContent",
-            gw.base_url("default", "google-ai-studio")
-        ),
-        &[
-            ("x-mock-prompt-tokens", "40"),
-            ("x-mock-completion-tokens", "9"),
-            ("x-mock-cached-tokens", "16"),
-        ],
+        &format!("{}/v1beta/models/gemini-2.0-flash:generateContent", gw.base_url("default", "google-ai-studio")),
+        &[("x-mock-prompt-tokens", "40"), ("x-mock-completion-tokens", "9"), ("x-mock-cached-tokens", "16")],
         json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
     )
     .await;
@@ -378,34 +262,17 @@ async fn usage_is_read_from_every_non_streaming_format() {
     }
     gw.flush().await;
     let e = gw.log(&embeddings.log_id());
-    assert_eq!(
-        (e.tokens_in, e.tokens_out, e.model_type.as_deref()),
-        (Some(40), Some(0), Some("embedding"))
-    );
+    assert_eq!((e.tokens_in, e.tokens_out, e.model_type.as_deref()), (Some(40), Some(0), Some("embedding")));
     let r = gw.log(&responses.log_id());
-    assert_eq!(
-        (r.tokens_in, r.tokens_out, r.tokens_cached),
-        (Some(40), Some(9), 16)
-    );
+    assert_eq!((r.tokens_in, r.tokens_out, r.tokens_cached), (Some(40), Some(9), 16));
     let c = gw.log(&completions.log_id());
     assert_eq!((c.tokens_in, c.tokens_out), (Some(40), Some(9)));
     let a = gw.log(&anthropic.log_id());
-    assert_eq!(
-        (
-            a.tokens_in,
-            a.tokens_out,
-            a.tokens_cached,
-            a.tokens_cache_write
-        ),
-        (Some(600), Some(9), 500, 60)
-    );
+    assert_eq!((a.tokens_in, a.tokens_out, a.tokens_cached, a.tokens_cache_write), (Some(600), Some(9), 500, 60));
     let expected = (40.0 * 3.0 + 500.0 * 0.3 + 60.0 * 3.75 + 9.0 * 15.0) / 1e6;
     assert!((a.cost.unwrap() - expected).abs() < 1e-12);
     let g = gw.log(&gemini.log_id());
-    assert_eq!(
-        (g.tokens_in, g.tokens_out, g.tokens_cached),
-        (Some(40), Some(9), 16)
-    );
+    assert_eq!((g.tokens_in, g.tokens_out, g.tokens_cached), (Some(40), Some(9), 16));
     let expected = (24.0 * 0.1 + 16.0 * 0.025 + 9.0 * 0.4) / 1e6;
     assert!((g.cost.unwrap() - expected).abs() < 1e-12);
 }

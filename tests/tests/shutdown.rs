@@ -16,9 +16,7 @@ async fn in_flight_streams_finish_and_every_record_is_written() {
         let req = http::Request::post(&url)
             .header("content-type", "application/json")
             .header("x-mock-gate", "drain")
-            .body(Full::new(Bytes::from(
-                json!({"model": "gpt-4o-mini", "stream": true, "messages": []}).to_string(),
-            )))
+            .body(Full::new(Bytes::from(json!({"model": "gpt-4o-mini", "stream": true, "messages": []}).to_string())))
             .unwrap();
         let res = client().request(req).await.unwrap();
         assert_eq!(res.status(), 200);
@@ -36,10 +34,7 @@ async fn in_flight_streams_finish_and_every_record_is_written() {
     gw.mock.open_gate("drain");
     for body in streams {
         let rest = body.collect().await.unwrap().to_bytes();
-        assert!(
-            String::from_utf8_lossy(&rest).ends_with("data: [DONE]\n\n"),
-            "stream completed during shutdown"
-        );
+        assert!(String::from_utf8_lossy(&rest).ends_with("data: [DONE]\n\n"), "stream completed during shutdown");
     }
     gw.stop().await;
     assert_eq!(gw.count(), 210);
@@ -54,9 +49,7 @@ async fn streams_that_outlive_the_grace_are_cut_and_still_logged() {
     let req = http::Request::post(&url)
         .header("content-type", "application/json")
         .header("x-mock-gate", "forever")
-        .body(Full::new(Bytes::from(
-            json!({"model": "gpt-4o-mini", "stream": true, "messages": []}).to_string(),
-        )))
+        .body(Full::new(Bytes::from(json!({"model": "gpt-4o-mini", "stream": true, "messages": []}).to_string())))
         .unwrap();
     let res = client().request(req).await.unwrap();
     let id = res.headers()["cf-aig-log-id"].to_str().unwrap().to_string();

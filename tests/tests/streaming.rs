@@ -7,19 +7,12 @@ use http_body_util::{BodyExt, Full};
 use serde_json::json;
 
 /// Starts a request and returns the response with its body unread.
-async fn open(
-    url: &str,
-    headers: &[(&str, &str)],
-    body: serde_json::Value,
-) -> http::Response<hyper::body::Incoming> {
+async fn open(url: &str, headers: &[(&str, &str)], body: serde_json::Value) -> http::Response<hyper::body::Incoming> {
     let mut req = http::Request::post(url).header("content-type", "application/json");
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    client()
-        .request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap())
-        .await
-        .unwrap()
+    client().request(req.body(Full::new(Bytes::from(body.to_string()))).unwrap()).await.unwrap()
 }
 
 async fn next_data(body: &mut hyper::body::Incoming) -> Option<Bytes> {
@@ -55,22 +48,14 @@ fn stream_body(include_usage: Option<bool>) -> serde_json::Value {
 async fn the_first_chunk_arrives_before_the_provider_sends_the_last() {
     let gw = Gateway::start().await;
     let url = format!("{}/chat/completions", gw.base_url("default", "openai"));
-    let res = open(
-        &url,
-        &[("x-mock-gate", "g1"), ("x-mock-chunks", "4")],
-        stream_body(None),
-    )
-    .await;
+    let res = open(&url, &[("x-mock-gate", "g1"), ("x-mock-chunks", "4")], stream_body(None)).await;
     assert_eq!(res.status(), 200);
     let log_id = res.headers()["cf-aig-log-id"].to_str().unwrap().to_string();
     let mut body = res.into_body();
     // The mock holds everything after its first event until the gate opens: receiving that
     // event now proves the gateway forwards chunks as they arrive instead of buffering.
     let first = next_data(&mut body).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&first).contains("\"role\":\"assistant\""),
-        "{first:?}"
-    );
+    assert!(String::from_utf8_lossy(&first).contains("\"role\":\"assistant\""), "{first:?}");
     gw.mock.open_gate("g1");
     let rest = rest_of(body).await;
     assert!(rest.ends_with("data: [DONE]\n\n"), "{rest}");
@@ -84,22 +69,11 @@ async fn the_first_chunk_arrives_before_the_provider_sends_the_last() {
 async fn usage_aigw_asked_for_is_hidden_from_a_caller_that_did_not() {
     let gw = Gateway::start().await;
     let url = format!("{}/chat/completions", gw.base_url("default", "openai"));
-    let res = open(
-        &url,
-        &[
-            ("x-mock-prompt-tokens", "21"),
-            ("x-mock-completion-tokens", "8"),
-        ],
-        stream_body(None),
-    )
-    .await;
+    let res = open(&url, &[("x-mock-prompt-tokens", "21"), ("x-mock-completion-tokens", "8")], stream_body(None)).await;
     let log_id = res.headers()["cf-aig-log-id"].to_str().unwrap().to_string();
     assert!(res.headers().get("content-length").is_none());
     let text = rest_of(res.into_body()).await;
-    assert!(
-        !text.contains("usage"),
-        "caller sees no usage at all: {text}"
-    );
+    assert!(!text.contains("usage"), "caller sees no usage at all: {text}");
     let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
     assert_eq!(events.last(), Some(&"data: [DONE]"));
     for e in &events[..events.len() - 1] {
@@ -107,21 +81,12 @@ async fn usage_aigw_asked_for_is_hidden_from_a_caller_that_did_not() {
         assert!(!v["choices"].as_array().unwrap().is_empty());
     }
     let sent = gw.mock.received()[0].json().unwrap();
-    assert_eq!(
-        sent["stream_options"]["include_usage"], true,
-        "aigw asked the provider for usage"
-    );
+    assert_eq!(sent["stream_options"]["include_usage"], true, "aigw asked the provider for usage");
     gw.flush().await;
     let log = gw.log(&log_id);
-    assert_eq!(
-        (log.tokens_in, log.tokens_out, log.usage_source.as_str()),
-        (Some(21), Some(8), "provider")
-    );
+    assert_eq!((log.tokens_in, log.tokens_out, log.usage_source.as_str()), (Some(21), Some(8), "provider"));
     let stored = String::from_utf8(log.response_body.unwrap()).unwrap();
-    assert!(
-        stored.contains("\"prompt_tokens\":21"),
-        "the log keeps what the provider sent"
-    );
+    assert!(stored.contains("\"prompt_tokens\":21"), "the log keeps what the provider sent");
 
     // A caller that says include_usage=false gets the same treatment.
     let res = open(&url, &[], stream_body(Some(false))).await;
@@ -136,11 +101,7 @@ async fn a_caller_that_asked_for_usage_gets_it_unchanged() {
     let log_id = res.headers()["cf-aig-log-id"].to_str().unwrap().to_string();
     let text = rest_of(res.into_body()).await;
     assert!(text.contains("\"choices\":[],\"usage\":{"), "{text}");
-    assert_eq!(
-        gw.mock.received()[0].json().unwrap(),
-        stream_body(Some(true)),
-        "request untouched"
-    );
+    assert_eq!(gw.mock.received()[0].json().unwrap(), stream_body(Some(true)), "request untouched");
     gw.flush().await;
     assert_eq!(gw.log(&log_id).tokens_out, Some(5));
 }
@@ -165,30 +126,19 @@ async fn usage_is_read_from_every_streaming_format() {
             "{}/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse",
             gw.base_url("default", "google-ai-studio")
         ),
-        &[
-            ("x-mock-prompt-tokens", "30"),
-            ("x-mock-completion-tokens", "12"),
-            ("x-mock-thoughts-tokens", "3"),
-        ],
+        &[("x-mock-prompt-tokens", "30"), ("x-mock-completion-tokens", "12"), ("x-mock-thoughts-tokens", "3")],
         json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}),
     )
     .await;
     let responses = open(
         &format!("{}/responses", gw.base_url("default", "openai")),
-        &[
-            ("x-mock-prompt-tokens", "30"),
-            ("x-mock-completion-tokens", "12"),
-            ("x-mock-cached-tokens", "10"),
-        ],
+        &[("x-mock-prompt-tokens", "30"), ("x-mock-completion-tokens", "12"), ("x-mock-cached-tokens", "10")],
         json!({"model": "gpt-4o-mini", "stream": true, "input": "hi"}),
     )
     .await;
     let completions = open(
         &format!("{}/completions", gw.base_url("default", "openai")),
-        &[
-            ("x-mock-prompt-tokens", "30"),
-            ("x-mock-completion-tokens", "12"),
-        ],
+        &[("x-mock-prompt-tokens", "30"), ("x-mock-completion-tokens", "12")],
         json!({"model": "gpt-3.5-turbo-instruct", "stream": true, "prompt": "hi"}),
     )
     .await;
@@ -201,37 +151,15 @@ async fn usage_is_read_from_every_streaming_format() {
     }
     gw.flush().await;
     let a = gw.log(&ids[0]);
-    assert_eq!(
-        (
-            a.tokens_in,
-            a.tokens_out,
-            a.tokens_cached,
-            a.tokens_cache_write
-        ),
-        (Some(137), Some(12), 100, 7)
-    );
+    assert_eq!((a.tokens_in, a.tokens_out, a.tokens_cached, a.tokens_cache_write), (Some(137), Some(12), 100, 7));
     let expected = (30.0 * 3.0 + 100.0 * 0.3 + 7.0 * 3.75 + 12.0 * 15.0) / 1e6;
-    assert!(
-        (a.cost.unwrap() - expected).abs() < 1e-12,
-        "{:?} vs {expected}",
-        a.cost
-    );
+    assert!((a.cost.unwrap() - expected).abs() < 1e-12, "{:?} vs {expected}", a.cost);
     let g = gw.log(&ids[1]);
-    assert_eq!(
-        (g.tokens_in, g.tokens_out, g.stream),
-        (Some(30), Some(15), true),
-        "thinking tokens bill as output"
-    );
+    assert_eq!((g.tokens_in, g.tokens_out, g.stream), (Some(30), Some(15), true), "thinking tokens bill as output");
     let r = gw.log(&ids[2]);
-    assert_eq!(
-        (r.tokens_in, r.tokens_out, r.tokens_cached),
-        (Some(30), Some(12), 10)
-    );
+    assert_eq!((r.tokens_in, r.tokens_out, r.tokens_cached), (Some(30), Some(12), 10));
     let c = gw.log(&ids[3]);
-    assert_eq!(
-        (c.tokens_in, c.tokens_out, c.model_type.as_deref()),
-        (Some(30), Some(12), Some("completion"))
-    );
+    assert_eq!((c.tokens_in, c.tokens_out, c.model_type.as_deref()), (Some(30), Some(12), Some("completion")));
 }
 
 #[tokio::test]
@@ -254,19 +182,12 @@ async fn a_client_that_disconnects_mid_stream_leaves_a_log_of_what_was_streamed(
     };
     assert!(!log.success);
     assert_eq!(log.status_code, 200);
-    assert!(
-        log.error.as_deref().unwrap().contains("disconnected"),
-        "{:?}",
-        log.error
-    );
+    assert!(log.error.as_deref().unwrap().contains("disconnected"), "{:?}", log.error);
     // The log keeps what the provider had sent: its first event (with the usage member the
     // caller never saw), nothing more.
     let stored = String::from_utf8(log.response_body.unwrap()).unwrap();
     assert_eq!(stored.matches("\n\n").count(), 1, "{stored}");
-    assert_eq!(
-        stored.replace(",\"usage\":null", ""),
-        String::from_utf8(first.to_vec()).unwrap()
-    );
+    assert_eq!(stored.replace(",\"usage\":null", ""), String::from_utf8(first.to_vec()).unwrap());
     assert_eq!(log.usage_source, "missing");
     assert_eq!(log.tokens_in, None);
     gw.mock.open_gate("never");
@@ -290,12 +211,5 @@ async fn a_provider_that_breaks_the_stream_is_logged_as_a_failure() {
     gw.flush().await;
     let log = gw.log(&log_id);
     assert!(!log.success);
-    assert!(
-        log.error
-            .as_deref()
-            .unwrap()
-            .contains("provider stream failed"),
-        "{:?}",
-        log.error
-    );
+    assert!(log.error.as_deref().unwrap().contains("provider stream failed"), "{:?}", log.error);
 }

@@ -39,26 +39,15 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 }
 
 /// Authenticates the request and checks it may act on `account` with `need`.
-pub async fn authorize(
-    db: &Db,
-    headers: &HeaderMap,
-    account: &str,
-    need: Access,
-) -> Result<Caller, ApiError> {
+pub async fn authorize(db: &Db, headers: &HeaderMap, account: &str, need: Access) -> Result<Caller, ApiError> {
     let (secret, email) = credentials(headers)?;
     let hash = hash_secret(&secret);
-    let token = db
-        .read(move |conn| Ok(aigw_store::tokens::find_token(conn, &hash)?))
-        .await?;
+    let token = db.read(move |conn| Ok(aigw_store::tokens::find_token(conn, &hash)?)).await?;
     let Some(token) = token else {
         return Err(ApiError::forbidden());
     };
     if let Some(email) = email {
-        if !token
-            .email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(&email))
-        {
+        if !token.email.as_deref().is_some_and(|e| e.eq_ignore_ascii_case(&email)) {
             return Err(ApiError::forbidden());
         }
     }
@@ -69,21 +58,13 @@ pub async fn authorize(
 }
 
 fn caller(t: ApiToken) -> Caller {
-    Caller {
-        token_id: t.id,
-        token_name: t.name,
-        account_id: t.account_id,
-        email: t.email,
-        access: t.access,
-    }
+    Caller { token_id: t.id, token_name: t.name, account_id: t.account_id, email: t.email, access: t.access }
 }
 
 /// The secret and, for the email + key scheme, the email.
 fn credentials(headers: &HeaderMap) -> Result<(String, Option<String>), ApiError> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let text = value
-            .to_str()
-            .map_err(|_| malformed("Invalid format for Authorization header", 6111))?;
+        let text = value.to_str().map_err(|_| malformed("Invalid format for Authorization header", 6111))?;
         let token = text
             .strip_prefix("Bearer ")
             .or_else(|| text.strip_prefix("bearer "))
@@ -96,12 +77,8 @@ fn credentials(headers: &HeaderMap) -> Result<(String, Option<String>), ApiError
     let key = headers.get("x-auth-key");
     match (email, key) {
         (Some(email), Some(key)) => {
-            let email = email
-                .to_str()
-                .map_err(|_| malformed("Invalid format for X-Auth-Email header", 6102))?;
-            let key = key
-                .to_str()
-                .map_err(|_| malformed("Invalid format for X-Auth-Key header", 6103))?;
+            let email = email.to_str().map_err(|_| malformed("Invalid format for X-Auth-Email header", 6102))?;
+            let key = key.to_str().map_err(|_| malformed("Invalid format for X-Auth-Key header", 6103))?;
             if email.is_empty() || key.is_empty() {
                 return Err(ApiError::unauthenticated());
             }

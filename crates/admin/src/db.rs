@@ -24,11 +24,7 @@ impl Db {
     /// Opens the write connection (migrating the schema) for `path`.
     pub fn open(path: &Path) -> Result<Self, aigw_store::StoreError> {
         let write = aigw_store::open_write(path)?;
-        Ok(Self(Arc::new(Inner {
-            path: path.to_path_buf(),
-            write: Mutex::new(write),
-            reads: Mutex::new(Vec::new()),
-        })))
+        Ok(Self(Arc::new(Inner { path: path.to_path_buf(), write: Mutex::new(write), reads: Mutex::new(Vec::new()) })))
     }
 
     /// Runs `f` on a read-only connection on the blocking pool.
@@ -72,7 +68,5 @@ impl Db {
 async fn run_blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(ApiError::internal)?
+    tokio::task::spawn_blocking(f).await.map_err(ApiError::internal)?
 }

@@ -21,44 +21,19 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn invalid(path: Vec<Value>, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code: 7001,
-            message: message.into(),
-            path: Some(path),
-        }
+        Self { status: StatusCode::BAD_REQUEST, code: 7001, message: message.into(), path: Some(path) }
     }
     pub fn not_found() -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: 7002,
-            message: "Not Found".into(),
-            path: None,
-        }
+        Self { status: StatusCode::NOT_FOUND, code: 7002, message: "Not Found".into(), path: None }
     }
     pub fn no_route() -> Self {
-        Self {
-            status: StatusCode::NOT_FOUND,
-            code: 7003,
-            message: "No route for the URI".into(),
-            path: None,
-        }
+        Self { status: StatusCode::NOT_FOUND, code: 7003, message: "No route for the URI".into(), path: None }
     }
     pub fn method_not_allowed() -> Self {
-        Self {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: 7005,
-            message: "Method not allowed".into(),
-            path: None,
-        }
+        Self { status: StatusCode::METHOD_NOT_ALLOWED, code: 7005, message: "Method not allowed".into(), path: None }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::CONFLICT,
-            code: 7006,
-            message: message.into(),
-            path: None,
-        }
+        Self { status: StatusCode::CONFLICT, code: 7006, message: message.into(), path: None }
     }
     pub fn unauthenticated() -> Self {
         Self {
@@ -69,22 +44,12 @@ impl ApiError {
         }
     }
     pub fn forbidden() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            code: 10000,
-            message: "Authentication error".into(),
-            path: None,
-        }
+        Self { status: StatusCode::FORBIDDEN, code: 10000, message: "Authentication error".into(), path: None }
     }
     /// A failure that is not the client's: logged with its cause, answered without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "admin request failed");
-        Self {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: 7000,
-            message: "Internal Error".into(),
-            path: None,
-        }
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: 7000, message: "Internal Error".into(), path: None }
     }
 }
 
@@ -107,9 +72,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if self.status == StatusCode::CONFLICT {
             // The SDKs retry 409s unless told not to; a duplicate id will not go away.
-            response
-                .headers_mut()
-                .insert("x-should-retry", HeaderValue::from_static("false"));
+            response.headers_mut().insert("x-should-retry", HeaderValue::from_static("false"));
         }
         response
     }

@@ -24,30 +24,13 @@ pub async fn list(
 ) -> ApiResult {
     authorize(&state.db, &headers, &account, Access::Read).await?;
     let params = aigw_core::filter::parse_query_string(query.as_deref().unwrap_or(""));
-    let get = |k: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |k: &str| params.iter().rev().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let page = int_param(get("page"), "page", 1, 1, u32::MAX)?;
     let per_page = int_param(get("per_page"), "per_page", 20, 1, MAX_PER_PAGE)?;
-    let search = get("search")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string);
+    let search = get("search").map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
     let (gateways, total) = state
         .db
-        .read(move |c| {
-            Ok(aigw_store::gateways::list_gateways(
-                c,
-                &account,
-                search.as_deref(),
-                page,
-                per_page,
-            )?)
-        })
+        .read(move |c| Ok(aigw_store::gateways::list_gateways(c, &account, search.as_deref(), page, per_page)?))
         .await?;
     let count = gateways.len();
     let result = gateways.iter().map(wire).collect::<Vec<_>>();
@@ -63,10 +46,7 @@ pub async fn get(
     headers: HeaderMap,
 ) -> ApiResult {
     authorize(&state.db, &headers, &account, Access::Read).await?;
-    let found = state
-        .db
-        .read(move |c| Ok(aigw_store::gateways::get_gateway(c, &account, &id)?))
-        .await?;
+    let found = state.db.read(move |c| Ok(aigw_store::gateways::get_gateway(c, &account, &id)?)).await?;
     found.map(|g| ok(wire(&g))).ok_or_else(ApiError::not_found)
 }
 
@@ -80,12 +60,7 @@ pub async fn create(
     let mut object = json_object(&body)?;
     let id = match object.remove("id") {
         Some(Value::String(id)) => id,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                path(&["body", "id"]),
-                "id must be a string",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid(path(&["body", "id"]), "id must be a string")),
         None => return Err(ApiError::invalid(path(&["body", "id"]), "id is required")),
     };
     validate_id(&id)?;
@@ -100,13 +75,8 @@ pub async fn create(
         spec,
     };
     let stored = gateway.clone();
-    state
-        .db
-        .write(move |c| Ok(aigw_store::gateways::insert_gateway(c, &stored)?))
-        .await?;
-    state
-        .ops
-        .gateway_changed(&gateway.account_id, &gateway.id, Some(&gateway.spec));
+    state.db.write(move |c| Ok(aigw_store::gateways::insert_gateway(c, &stored)?)).await?;
+    state.ops.gateway_changed(&gateway.account_id, &gateway.id, Some(&gateway.spec));
     Ok(ok(wire(&gateway)))
 }
 
@@ -123,16 +93,10 @@ pub async fn update(
     let now = state.clock.now_ms();
     let updated = state
         .db
-        .write(move |c| {
-            Ok(aigw_store::gateways::update_gateway(
-                c, &account, &id, &spec, now,
-            )?)
-        })
+        .write(move |c| Ok(aigw_store::gateways::update_gateway(c, &account, &id, &spec, now)?))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .ops
-        .gateway_changed(&updated.account_id, &updated.id, Some(&updated.spec));
+    state.ops.gateway_changed(&updated.account_id, &updated.id, Some(&updated.spec));
     Ok(ok(wire(&updated)))
 }
 
@@ -147,9 +111,7 @@ pub async fn delete(
         .write(move |c| Ok(aigw_store::gateways::delete_gateway(c, &account, &id)?))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    state
-        .ops
-        .gateway_changed(&deleted.account_id, &deleted.id, None);
+    state.ops.gateway_changed(&deleted.account_id, &deleted.id, None);
     Ok(ok(wire(&deleted)))
 }
 
@@ -161,14 +123,8 @@ pub fn wire(g: &Gateway) -> Value {
         o.insert("account_id".into(), Value::from(g.account_id.clone()));
         o.insert("account_tag".into(), Value::from(g.account_id.clone()));
         o.insert("internal_id".into(), Value::from(g.internal_id.clone()));
-        o.insert(
-            "created_at".into(),
-            Value::from(rfc3339_ms(g.created_at_ms)),
-        );
-        o.insert(
-            "modified_at".into(),
-            Value::from(rfc3339_ms(g.modified_at_ms)),
-        );
+        o.insert("created_at".into(), Value::from(rfc3339_ms(g.created_at_ms)));
+        o.insert("modified_at".into(), Value::from(rfc3339_ms(g.modified_at_ms)));
         o.insert("is_default".into(), Value::from(g.id == "default"));
     }
     v
@@ -177,14 +133,8 @@ pub fn wire(g: &Gateway) -> Value {
 fn json_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(o)) => Ok(o),
-        Ok(_) => Err(ApiError::invalid(
-            path(&["body"]),
-            "the body must be a JSON object",
-        )),
-        Err(e) => Err(ApiError::invalid(
-            path(&["body"]),
-            format!("the body is not valid JSON: {e}"),
-        )),
+        Ok(_) => Err(ApiError::invalid(path(&["body"]), "the body must be a JSON object")),
+        Err(e) => Err(ApiError::invalid(path(&["body"]), format!("the body is not valid JSON: {e}"))),
     }
 }
 
@@ -193,42 +143,26 @@ fn path(parts: &[&str]) -> Vec<Value> {
 }
 
 fn validate_id(id: &str) -> Result<(), ApiError> {
-    let ok = (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let ok = (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            path(&["body", "id"]),
-            "id must be 1 to 64 letters, digits, '-' or '_'",
-        ))
+        Err(ApiError::invalid(path(&["body", "id"]), "id must be 1 to 64 letters, digits, '-' or '_'"))
     }
 }
 
 /// Validates a create/update body (without `id`) into settings.
 fn spec_from(object: Map<String, Value>) -> Result<GatewaySpec, ApiError> {
-    for required in [
-        "cache_invalidate_on_update",
-        "cache_ttl",
-        "collect_logs",
-        "rate_limiting_interval",
-        "rate_limiting_limit",
-    ] {
+    for required in
+        ["cache_invalidate_on_update", "cache_ttl", "collect_logs", "rate_limiting_interval", "rate_limiting_limit"]
+    {
         if !object.contains_key(required) {
-            return Err(ApiError::invalid(
-                path(&["body", required]),
-                format!("{required} is required"),
-            ));
+            return Err(ApiError::invalid(path(&["body", required]), format!("{required} is required")));
         }
     }
     let check_type = |key: &str, ok: fn(&Value) -> bool, what: &str| -> Result<(), ApiError> {
         match object.get(key) {
-            Some(v) if !ok(v) => Err(ApiError::invalid(
-                path(&["body", key]),
-                format!("{key} must be {what}"),
-            )),
+            Some(v) if !ok(v) => Err(ApiError::invalid(path(&["body", key]), format!("{key} must be {what}"))),
             _ => Ok(()),
         }
     };
@@ -237,21 +171,9 @@ fn spec_from(object: Map<String, Value>) -> Result<GatewaySpec, ApiError> {
     check_type("collect_logs", Value::is_boolean, "a boolean")?;
     check_type("authentication", Value::is_boolean, "a boolean")?;
     check_type("logpush", Value::is_boolean, "a boolean")?;
-    check_type(
-        "cache_ttl",
-        non_neg_int_or_null,
-        "a non-negative integer or null",
-    )?;
-    check_type(
-        "rate_limiting_interval",
-        non_neg_int_or_null,
-        "a non-negative integer or null",
-    )?;
-    check_type(
-        "rate_limiting_limit",
-        non_neg_int_or_null,
-        "a non-negative integer or null",
-    )?;
+    check_type("cache_ttl", non_neg_int_or_null, "a non-negative integer or null")?;
+    check_type("rate_limiting_interval", non_neg_int_or_null, "a non-negative integer or null")?;
+    check_type("rate_limiting_limit", non_neg_int_or_null, "a non-negative integer or null")?;
     check_type(
         "rate_limiting_technique",
         |v| v.is_null() || matches!(v.as_str(), Some("fixed" | "sliding")),
@@ -259,11 +181,7 @@ fn spec_from(object: Map<String, Value>) -> Result<GatewaySpec, ApiError> {
     )?;
     check_type(
         "log_management",
-        |v| {
-            v.is_null()
-                || v.as_i64()
-                    .is_some_and(|n| (10_000..=10_000_000).contains(&n))
-        },
+        |v| v.is_null() || v.as_i64().is_some_and(|n| (10_000..=10_000_000).contains(&n)),
         "an integer from 10000 to 10000000, or null",
     )?;
     check_type(
@@ -286,38 +204,19 @@ fn spec_from(object: Map<String, Value>) -> Result<GatewaySpec, ApiError> {
         |v| v.is_null() || v.as_i64().is_some_and(|n| (1..=5).contains(&n)),
         "1 to 5, or null",
     )?;
-    for read_only in [
-        "account_id",
-        "account_tag",
-        "internal_id",
-        "created_at",
-        "modified_at",
-        "is_default",
-    ] {
+    for read_only in ["account_id", "account_tag", "internal_id", "created_at", "modified_at", "is_default"] {
         if object.contains_key(read_only) {
-            return Err(ApiError::invalid(
-                path(&["body", read_only]),
-                format!("{read_only} is read-only"),
-            ));
+            return Err(ApiError::invalid(path(&["body", read_only]), format!("{read_only} is read-only")));
         }
     }
     serde_json::from_value(Value::Object(object))
         .map_err(|e| ApiError::invalid(path(&["body"]), format!("invalid gateway: {e}")))
 }
 
-fn int_param(
-    v: Option<&str>,
-    name: &str,
-    default: u32,
-    min: u32,
-    max: u32,
-) -> Result<u32, ApiError> {
+fn int_param(v: Option<&str>, name: &str, default: u32, min: u32, max: u32) -> Result<u32, ApiError> {
     let Some(v) = v else { return Ok(default) };
     let parsed = v.parse::<u32>().ok().or_else(|| {
-        v.parse::<f64>()
-            .ok()
-            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX))
-            .map(|f| f as u32)
+        v.parse::<f64>().ok().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= f64::from(u32::MAX)).map(|f| f as u32)
     });
     match parsed {
         Some(n) if (min..=max).contains(&n) => Ok(n),

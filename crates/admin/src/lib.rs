@@ -64,32 +64,15 @@ pub fn router(state: AdminState) -> Router {
 
 fn api_routes() -> Router<AdminState> {
     Router::new()
-        .route(
-            "/accounts/{account_id}/ai-gateway/gateways",
-            get(gateways::list).post(gateways::create),
-        )
+        .route("/accounts/{account_id}/ai-gateway/gateways", get(gateways::list).post(gateways::create))
         .route(
             "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}",
-            get(gateways::get)
-                .put(gateways::update)
-                .delete(gateways::delete),
+            get(gateways::get).put(gateways::update).delete(gateways::delete),
         )
-        .route(
-            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs",
-            get(logs::list).delete(logs::delete),
-        )
-        .route(
-            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}",
-            get(logs::get).patch(logs::patch),
-        )
-        .route(
-            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/request",
-            get(logs::request_body),
-        )
-        .route(
-            "/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/response",
-            get(logs::response_body),
-        )
+        .route("/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs", get(logs::list).delete(logs::delete))
+        .route("/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}", get(logs::get).patch(logs::patch))
+        .route("/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/request", get(logs::request_body))
+        .route("/accounts/{account_id}/ai-gateway/gateways/{gateway_id}/logs/{id}/response", get(logs::response_body))
 }
 
 /// Liveness and the writer's counters.

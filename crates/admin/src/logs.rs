@@ -29,10 +29,7 @@ fn invalid(e: InvalidQuery) -> ApiError {
 /// The gateway must exist (404 otherwise), in the caller's account.
 async fn check_gateway(state: &AdminState, account: &str, gateway: &str) -> Result<(), ApiError> {
     let (a, g) = (account.to_string(), gateway.to_string());
-    let found = state
-        .db
-        .read(move |c| Ok(aigw_store::gateways::get_gateway(c, &a, &g)?))
-        .await?;
+    let found = state.db.read(move |c| Ok(aigw_store::gateways::get_gateway(c, &a, &g)?)).await?;
     found.map(|_| ()).ok_or_else(ApiError::not_found)
 }
 
@@ -48,45 +45,22 @@ pub async fn list(
     let (page, per_page, meta_info) = (q.page, q.per_page, q.meta_info);
     let result = state
         .db
-        .read(move |c| {
-            Ok(aigw_store::logs::list_logs(
-                c,
-                Scope {
-                    account: &account,
-                    gateway: &gateway,
-                },
-                &q,
-            )?)
-        })
+        .read(move |c| Ok(aigw_store::logs::list_logs(c, Scope { account: &account, gateway: &gateway }, &q)?))
         .await?;
     let items: Vec<Value> = result.logs.iter().map(list_item).collect();
     let mut info = json!({ "page": page, "per_page": per_page, "count": items.len(), "total_count": result.total });
     if let (true, Some(m)) = (meta_info, result.meta) {
-        let o = info
-            .as_object_mut()
-            .ok_or_else(|| ApiError::internal("result_info is an object"))?;
+        let o = info.as_object_mut().ok_or_else(|| ApiError::internal("result_info is an object"))?;
         o.insert("min_cost".into(), json!(m.min_cost.unwrap_or(0.0)));
         o.insert("max_cost".into(), json!(m.max_cost.unwrap_or(0.0)));
         o.insert("min_duration".into(), json!(m.min_duration.unwrap_or(0)));
         o.insert("max_duration".into(), json!(m.max_duration.unwrap_or(0)));
         o.insert("min_tokens_in".into(), json!(m.min_tokens_in.unwrap_or(0)));
         o.insert("max_tokens_in".into(), json!(m.max_tokens_in.unwrap_or(0)));
-        o.insert(
-            "min_tokens_out".into(),
-            json!(m.min_tokens_out.unwrap_or(0)),
-        );
-        o.insert(
-            "max_tokens_out".into(),
-            json!(m.max_tokens_out.unwrap_or(0)),
-        );
-        o.insert(
-            "min_total_tokens".into(),
-            json!(m.min_total_tokens.unwrap_or(0)),
-        );
-        o.insert(
-            "max_total_tokens".into(),
-            json!(m.max_total_tokens.unwrap_or(0)),
-        );
+        o.insert("min_tokens_out".into(), json!(m.min_tokens_out.unwrap_or(0)));
+        o.insert("max_tokens_out".into(), json!(m.max_tokens_out.unwrap_or(0)));
+        o.insert("min_total_tokens".into(), json!(m.min_total_tokens.unwrap_or(0)));
+        o.insert("max_total_tokens".into(), json!(m.max_total_tokens.unwrap_or(0)));
     }
     Ok(ok_paged(Value::Array(items), info))
 }
@@ -102,16 +76,7 @@ pub async fn delete(
     check_gateway(&state, &account, &gateway).await?;
     let deleted = state
         .db
-        .write(move |c| {
-            Ok(aigw_store::logs::delete_logs(
-                c,
-                Scope {
-                    account: &account,
-                    gateway: &gateway,
-                },
-                &q,
-            )?)
-        })
+        .write(move |c| Ok(aigw_store::logs::delete_logs(c, Scope { account: &account, gateway: &gateway }, &q)?))
         .await?;
     Ok(ok(json!({ "success": true, "deleted": deleted })))
 }
@@ -135,16 +100,7 @@ async fn fetch(
     authorize(&state.db, headers, &account, Access::Read).await?;
     state
         .db
-        .read(move |c| {
-            Ok(aigw_store::logs::get_scoped(
-                c,
-                Scope {
-                    account: &account,
-                    gateway: &gateway,
-                },
-                &id,
-            )?)
-        })
+        .read(move |c| Ok(aigw_store::logs::get_scoped(c, Scope { account: &account, gateway: &gateway }, &id)?))
         .await?
         .ok_or_else(ApiError::not_found)
 }
@@ -199,15 +155,7 @@ pub async fn patch(
     let updated = state
         .db
         .write(move |c| {
-            Ok(aigw_store::logs::patch_log(
-                c,
-                Scope {
-                    account: &account,
-                    gateway: &gateway,
-                },
-                &id,
-                &patch,
-            )?)
+            Ok(aigw_store::logs::patch_log(c, Scope { account: &account, gateway: &gateway }, &id, &patch)?)
         })
         .await?
         .ok_or_else(ApiError::not_found)?;
@@ -222,18 +170,8 @@ fn body_path(field: &str) -> Vec<Value> {
 fn parse_patch(body: &[u8]) -> Result<LogPatch, ApiError> {
     let object: Map<String, Value> = match serde_json::from_slice(body) {
         Ok(Value::Object(o)) => o,
-        Ok(_) => {
-            return Err(ApiError::invalid(
-                vec![Value::from("body")],
-                "the body must be a JSON object",
-            ))
-        }
-        Err(e) => {
-            return Err(ApiError::invalid(
-                vec![Value::from("body")],
-                format!("the body is not valid JSON: {e}"),
-            ))
-        }
+        Ok(_) => return Err(ApiError::invalid(vec![Value::from("body")], "the body must be a JSON object")),
+        Err(e) => return Err(ApiError::invalid(vec![Value::from("body")], format!("the body is not valid JSON: {e}"))),
     };
     let mut patch = LogPatch::default();
     for (key, value) in object {
@@ -243,12 +181,7 @@ fn parse_patch(body: &[u8]) -> Result<LogPatch, ApiError> {
                     Value::Null => None,
                     v => match v.as_f64() {
                         Some(f) if f.fract() == 0.0 && (-1.0..=1.0).contains(&f) => Some(f as i64),
-                        _ => {
-                            return Err(ApiError::invalid(
-                                body_path("feedback"),
-                                "feedback must be -1, 0, 1 or null",
-                            ))
-                        }
+                        _ => return Err(ApiError::invalid(body_path("feedback"), "feedback must be -1, 0, 1 or null")),
                     },
                 })
             }
@@ -270,25 +203,17 @@ fn parse_patch(body: &[u8]) -> Result<LogPatch, ApiError> {
                 patch.metadata = Some(match value {
                     Value::Null => None,
                     Value::Object(m) => {
-                        if let Some((k, _)) = m
-                            .iter()
-                            .find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean()))
+                        if let Some((k, _)) =
+                            m.iter().find(|(_, v)| !(v.is_string() || v.is_number() || v.is_boolean()))
                         {
                             return Err(ApiError::invalid(
                                 body_path("metadata"),
-                                format!(
-                                    "metadata value of {k:?} must be a string, number or boolean"
-                                ),
+                                format!("metadata value of {k:?} must be a string, number or boolean"),
                             ));
                         }
                         Some(Value::Object(m).to_string())
                     }
-                    _ => {
-                        return Err(ApiError::invalid(
-                            body_path("metadata"),
-                            "metadata must be an object or null",
-                        ))
-                    }
+                    _ => return Err(ApiError::invalid(body_path("metadata"), "metadata must be an object or null")),
                 })
             }
             other => {
@@ -343,10 +268,8 @@ pub fn list_item(l: &StoredLog) -> Value {
 pub fn detail(l: &StoredLog, head_bytes: usize) -> Value {
     let mut v = list_item(l);
     if let Value::Object(o) = &mut v {
-        let (request_head, request_complete) =
-            head(l.request_body.as_deref(), l.request_truncated, head_bytes);
-        let (response_head, response_complete) =
-            head(l.response_body.as_deref(), l.response_truncated, head_bytes);
+        let (request_head, request_complete) = head(l.request_body.as_deref(), l.request_truncated, head_bytes);
+        let (response_head, response_complete) = head(l.response_body.as_deref(), l.response_truncated, head_bytes);
         o.insert("request_head".into(), json!(request_head));
         o.insert("request_head_complete".into(), json!(request_complete));
         o.insert("request_size".into(), json!(l.request_size));
@@ -361,11 +284,7 @@ fn head(body: Option<&[u8]>, truncated: bool, head_bytes: usize) -> (Option<Stri
     let Some(body) = body else {
         return (None, false);
     };
-    let payload = aigw_core::Payload {
-        body: Some(Bytes::copy_from_slice(body)),
-        size: body.len() as u64,
-        truncated,
-    };
+    let payload = aigw_core::Payload { body: Some(Bytes::copy_from_slice(body)), size: body.len() as u64, truncated };
     match payload.head(head_bytes) {
         Some((text, complete)) => (Some(text), complete),
         None => (None, false),

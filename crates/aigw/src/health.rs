@@ -8,21 +8,15 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 pub fn run(url: &str) -> anyhow::Result<()> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("only http:// URLs are supported")?;
+    let rest = url.strip_prefix("http://").context("only http:// URLs are supported")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
     };
-    let mut stream =
-        TcpStream::connect(authority).with_context(|| format!("cannot connect to {authority}"))?;
+    let mut stream = TcpStream::connect(authority).with_context(|| format!("cannot connect to {authority}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n")?;
     let mut head = [0u8; 64];
     let n = stream.read(&mut head)?;
     let status_line = String::from_utf8_lossy(&head[..n]);

@@ -14,8 +14,7 @@ const PRICING: &str = include_str!("../../../config/pricing.toml");
 pub fn config(path: Option<&Path>) -> anyhow::Result<Config> {
     let mut config = match path {
         Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             Config::from_toml(&text).with_context(|| format!("in {}", path.display()))?
         }
         None => Config::from_toml(DEFAULT_CONFIG).context("in the embedded default config")?,
@@ -28,11 +27,9 @@ pub fn config(path: Option<&Path>) -> anyhow::Result<Config> {
 pub fn pricing(config: &Config) -> anyhow::Result<PriceTable> {
     let mut table = PriceTable::from_toml(PRICING).context("in the shipped price table")?;
     if let Some(file) = &config.pricing.file {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read price file {}", file.display()))?;
-        table
-            .extend_from_toml(&text)
-            .with_context(|| format!("in price file {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("cannot read price file {}", file.display()))?;
+        table.extend_from_toml(&text).with_context(|| format!("in price file {}", file.display()))?;
     }
     table.extend(config.pricing.models.iter().cloned());
     Ok(table)
@@ -42,8 +39,7 @@ pub fn pricing(config: &Config) -> anyhow::Result<PriceTable> {
 pub fn check(path: Option<&Path>) -> anyhow::Result<()> {
     let config = config(path)?;
     let prices = pricing(&config)?;
-    let providers =
-        aigw_proxy::Providers::from_config(&config.providers, |k| std::env::var(k).ok())?;
+    let providers = aigw_proxy::Providers::from_config(&config.providers, |k| std::env::var(k).ok())?;
     println!("configuration ok");
     println!("  proxy     http://{}", config.proxy.listen);
     println!("  admin     http://{}", config.admin.listen);

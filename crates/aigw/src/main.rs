@@ -11,11 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "aigw",
-    version,
-    about = "Self-hosted AI gateway: proxy, logs, keys and audit"
-)]
+#[command(name = "aigw", version, about = "Self-hosted AI gateway: proxy, logs, keys and audit")]
 struct Cli {
     /// Configuration file (default: the embedded config/aigw.toml).
     #[arg(long, global = true, env = "AIGW_CONFIG")]
@@ -74,20 +70,9 @@ fn main() -> std::process::ExitCode {
         Command::Tokens { command } => {
             let config = cli.config.as_deref();
             match command {
-                TokensCommand::Create {
-                    name,
-                    account,
-                    email,
-                    read_only,
-                } => tokens::create(
-                    config,
-                    tokens::CreateArgs {
-                        account,
-                        name,
-                        email,
-                        read_only,
-                    },
-                ),
+                TokensCommand::Create { name, account, email, read_only } => {
+                    tokens::create(config, tokens::CreateArgs { account, name, email, read_only })
+                }
                 TokensCommand::List => tokens::list(config),
                 TokensCommand::Revoke { id } => tokens::revoke(config, &id),
             }

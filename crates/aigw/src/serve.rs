@@ -21,9 +21,7 @@ use crate::load;
 pub fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     init_tracing();
     let config = load::config(config_path)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(serve(config))
 }
 
@@ -31,11 +29,7 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(ansi)
-        .init();
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).init();
 }
 
 async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
@@ -52,12 +46,7 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
     let writer = Writer::start(aigw_store::LogInserter::new(conn)?, &config.writer)?;
     let sink = writer.handle();
 
-    let log = LogContext::new(
-        Arc::new(sink.clone()),
-        Arc::new(pricing),
-        clock.clone(),
-        config.capture.max_body_bytes,
-    );
+    let log = LogContext::new(Arc::new(sink.clone()), Arc::new(pricing), clock.clone(), config.capture.max_body_bytes);
     let state = Arc::new(ProxyState::new(
         providers,
         gateways,
@@ -73,27 +62,12 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let grace = Duration::from_millis(config.proxy.shutdown_grace_ms);
-    let ops = Arc::new(GatewayOps {
-        sink: sink.clone(),
-        gateways: state.gateways.clone(),
-    });
-    let admin_state = aigw_admin::AdminState {
-        db,
-        clock,
-        ops,
-        head_bytes: config.capture.head_bytes,
-    };
-    let proxy = tokio::spawn(aigw_proxy::serve(
-        proxy_listener,
-        state,
-        stopped(stop_rx.clone()),
-        grace,
-    ));
+    let ops = Arc::new(GatewayOps { sink: sink.clone(), gateways: state.gateways.clone() });
+    let admin_state = aigw_admin::AdminState { db, clock, ops, head_bytes: config.capture.head_bytes };
+    let proxy = tokio::spawn(aigw_proxy::serve(proxy_listener, state, stopped(stop_rx.clone()), grace));
     let admin = tokio::spawn(async move {
         let app = aigw_admin::router(admin_state);
-        axum::serve(admin_listener, app)
-            .with_graceful_shutdown(stopped(stop_rx))
-            .await
+        axum::serve(admin_listener, app).with_graceful_shutdown(stopped(stop_rx)).await
     });
 
     tracing::info!(proxy = %proxy_addr, admin = %admin_addr, db = %config.storage.path.display(), "aigw ready");
@@ -123,9 +97,7 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} ({what})"))
+    TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} ({what})"))
 }
 
 /// Resolves when the stop flag is raised.
@@ -137,15 +109,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops aigw");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops aigw");
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -173,23 +144,14 @@ async fn seed(
                 if aigw_store::gateways::get_gateway(conn, &g.account, &g.id)?.is_none() {
                     let mut spec = GatewaySpec::default_gateway();
                     spec.collect_logs = g.collect_logs;
-                    aigw_store::gateways::insert_gateway(
-                        conn,
-                        &new_gateway(&g.account, &g.id, spec, now),
-                    )?;
+                    aigw_store::gateways::insert_gateway(conn, &new_gateway(&g.account, &g.id, spec, now))?;
                 }
             }
-            if let Some(secret) = std::env::var("AIGW_ADMIN_TOKEN")
-                .ok()
-                .filter(|s| !s.is_empty())
-            {
+            if let Some(secret) = std::env::var("AIGW_ADMIN_TOKEN").ok().filter(|s| !s.is_empty()) {
                 if secret.len() < 16 {
-                    return Err(aigw_admin::ApiError::internal(
-                        "AIGW_ADMIN_TOKEN must be at least 16 characters",
-                    ));
+                    return Err(aigw_admin::ApiError::internal("AIGW_ADMIN_TOKEN must be at least 16 characters"));
                 }
-                crate::tokens::ensure_env_token(conn, &config, &secret)
-                    .map_err(aigw_admin::ApiError::internal)?;
+                crate::tokens::ensure_env_token(conn, &config, &secret).map_err(aigw_admin::ApiError::internal)?;
             }
             Ok(aigw_store::gateways::all_gateways(conn)?)
         })
@@ -226,11 +188,7 @@ fn new_gateway(account: &str, id: &str, spec: GatewaySpec, now_ms: i64) -> Gatew
 }
 
 fn settings(account: &str, id: &str, spec: &GatewaySpec) -> GatewaySettings {
-    GatewaySettings {
-        account_id: account.to_string(),
-        id: id.to_string(),
-        collect_logs: spec.collect_logs,
-    }
+    GatewaySettings { account_id: account.to_string(), id: id.to_string(), collect_logs: spec.collect_logs }
 }
 
 /// The admin API's view of the running gateway.

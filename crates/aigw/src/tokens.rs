@@ -21,11 +21,7 @@ pub fn create(config_path: Option<&Path>, args: CreateArgs) -> anyhow::Result<()
     let config = load::config(config_path)?;
     let account = match args.account {
         Some(a) => a,
-        None => config
-            .accounts
-            .first()
-            .map(|a| a.id.clone())
-            .context("the configuration has no [[accounts]]")?,
+        None => config.accounts.first().map(|a| a.id.clone()).context("the configuration has no [[accounts]]")?,
     };
     if !config.accounts.iter().any(|a| a.id == account) {
         bail!("account {account:?} is not in the configuration's [[accounts]]");
@@ -36,11 +32,7 @@ pub fn create(config_path: Option<&Path>, args: CreateArgs) -> anyhow::Result<()
         account_id: account,
         name: args.name,
         email: args.email,
-        access: if args.read_only {
-            Access::Read
-        } else {
-            Access::Write
-        },
+        access: if args.read_only { Access::Read } else { Access::Write },
         secret_hash: hash_secret(&secret),
         created_at_ms: SystemClock.now_ms(),
         last_used_at_ms: None,
@@ -62,24 +54,10 @@ pub fn create(config_path: Option<&Path>, args: CreateArgs) -> anyhow::Result<()
 pub fn list(config_path: Option<&Path>) -> anyhow::Result<()> {
     let config = load::config(config_path)?;
     let conn = aigw_store::open_write(&config.storage.path)?;
-    println!(
-        "{:<34} {:<12} {:<6} {:<8} NAME",
-        "ID", "ACCOUNT", "ACCESS", "STATE"
-    );
+    println!("{:<34} {:<12} {:<6} {:<8} NAME", "ID", "ACCOUNT", "ACCESS", "STATE");
     for t in aigw_store::tokens::list_tokens(&conn, None)? {
-        let state = if t.revoked_at_ms.is_some() {
-            "revoked"
-        } else {
-            "active"
-        };
-        println!(
-            "{:<34} {:<12} {:<6} {:<8} {}",
-            t.id,
-            t.account_id,
-            t.access.as_str(),
-            state,
-            t.name
-        );
+        let state = if t.revoked_at_ms.is_some() { "revoked" } else { "active" };
+        println!("{:<34} {:<12} {:<6} {:<8} {}", t.id, t.account_id, t.access.as_str(), state, t.name);
     }
     Ok(())
 }
@@ -96,27 +74,18 @@ pub fn revoke(config_path: Option<&Path>, id: &str) -> anyhow::Result<()> {
 
 /// The token named by `AIGW_ADMIN_TOKEN` (first start, docker), created with write access on the
 /// first account if it is not stored yet.
-pub fn ensure_env_token(
-    conn: &rusqlite::Connection,
-    config: &aigw_core::Config,
-    secret: &str,
-) -> anyhow::Result<()> {
+pub fn ensure_env_token(conn: &rusqlite::Connection, config: &aigw_core::Config, secret: &str) -> anyhow::Result<()> {
     let hash = hash_secret(secret);
     if aigw_store::tokens::find_token(conn, &hash)?.is_some() {
         return Ok(());
     }
-    let account = config
-        .accounts
-        .first()
-        .map(|a| a.id.clone())
-        .context("AIGW_ADMIN_TOKEN needs an [[accounts]] entry")?;
+    let account =
+        config.accounts.first().map(|a| a.id.clone()).context("AIGW_ADMIN_TOKEN needs an [[accounts]] entry")?;
     let token = ApiToken {
         id: uuid::Uuid::new_v4().simple().to_string(),
         account_id: account,
         name: "AIGW_ADMIN_TOKEN".into(),
-        email: std::env::var("AIGW_ADMIN_EMAIL")
-            .ok()
-            .filter(|e| !e.is_empty()),
+        email: std::env::var("AIGW_ADMIN_EMAIL").ok().filter(|e| !e.is_empty()),
         access: Access::Write,
         secret_hash: hash,
         created_at_ms: SystemClock.now_ms(),

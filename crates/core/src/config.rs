@@ -17,11 +17,7 @@ pub enum ConfigError {
     #[error("invalid configuration: {0}")]
     Parse(#[from] toml::de::Error),
     #[error("invalid value {value:?} for {name}: {reason}")]
-    Env {
-        name: &'static str,
-        value: String,
-        reason: String,
-    },
+    Env { name: &'static str, value: String, reason: String },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -90,10 +86,7 @@ pub struct CaptureConfig {
 
 impl Default for CaptureConfig {
     fn default() -> Self {
-        Self {
-            max_body_bytes: default_max_body_bytes(),
-            head_bytes: default_head_bytes(),
-        }
+        Self { max_body_bytes: default_max_body_bytes(), head_bytes: default_head_bytes() }
     }
 }
 
@@ -243,11 +236,7 @@ impl Config {
         }
         if let Some(v) = env(ENV_DB_PATH) {
             if v.is_empty() {
-                return Err(ConfigError::Env {
-                    name: ENV_DB_PATH,
-                    value: v,
-                    reason: "empty path".into(),
-                });
+                return Err(ConfigError::Env { name: ENV_DB_PATH, value: v, reason: "empty path".into() });
             }
             self.storage.path = PathBuf::from(v);
         }
@@ -263,10 +252,7 @@ impl Config {
                 )));
             }
             if gw.id.is_empty() || gw.id.len() > 64 {
-                return Err(ConfigError::Invalid(format!(
-                    "gateway id {:?} must be 1 to 64 characters",
-                    gw.id
-                )));
+                return Err(ConfigError::Invalid(format!("gateway id {:?} must be 1 to 64 characters", gw.id)));
             }
         }
         if self.writer.batch_delay_ms > 60_000 || self.writer.queue_capacity > 10_000_000 {
@@ -275,27 +261,21 @@ impl Config {
             ));
         }
         if self.writer.batch_size == 0 || self.writer.queue_capacity == 0 {
-            return Err(ConfigError::Invalid(
-                "writer.batch_size and writer.queue_capacity must be positive".into(),
-            ));
+            return Err(ConfigError::Invalid("writer.batch_size and writer.queue_capacity must be positive".into()));
         }
         if self.capture.head_bytes > self.capture.max_body_bytes {
-            return Err(ConfigError::Invalid(
-                "capture.head_bytes must not exceed capture.max_body_bytes".into(),
-            ));
+            return Err(ConfigError::Invalid("capture.head_bytes must not exceed capture.max_body_bytes".into()));
         }
         Ok(())
     }
 }
 
 fn parse_addr(name: &'static str, value: String) -> Result<SocketAddr, ConfigError> {
-    value
-        .parse()
-        .map_err(|e: std::net::AddrParseError| ConfigError::Env {
-            name,
-            value: value.clone(),
-            reason: e.to_string(),
-        })
+    value.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
+        name,
+        value: value.clone(),
+        reason: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -328,10 +308,7 @@ mod tests {
         let c = Config::from_toml(MINIMAL).unwrap();
         assert_eq!(c.proxy.listen.port(), 8080);
         assert_eq!(c.gateways[0].id, "default");
-        assert_eq!(
-            c.providers["openai"].api_key_env.as_deref(),
-            Some("OPENAI_API_KEY")
-        );
+        assert_eq!(c.providers["openai"].api_key_env.as_deref(), Some("OPENAI_API_KEY"));
         assert_eq!(c.writer.on_full, OnFull::DropLogs);
     }
 
@@ -357,18 +334,13 @@ mod tests {
         assert_eq!(c.proxy.listen.to_string(), "0.0.0.0:9000");
         assert_eq!(c.admin.listen.port(), 8081);
         assert_eq!(c.storage.path, PathBuf::from("/var/lib/aigw/aigw.db"));
-        let err = c
-            .apply_env(|k| (k == ENV_ADMIN_LISTEN).then(|| "nope".into()))
-            .unwrap_err();
+        let err = c.apply_env(|k| (k == ENV_ADMIN_LISTEN).then(|| "nope".into())).unwrap_err();
         assert!(err.to_string().contains(ENV_ADMIN_LISTEN));
     }
 
     #[test]
     fn gateways_must_name_a_known_account() {
         let text = MINIMAL.replace("account = \"local\"", "account = \"other\"");
-        assert!(Config::from_toml(&text)
-            .unwrap_err()
-            .to_string()
-            .contains("other"));
+        assert!(Config::from_toml(&text).unwrap_err().to_string().contains("other"));
     }
 }

@@ -93,10 +93,7 @@ impl PriceTable {
     /// `-`, `:`, `@` or `.` boundary; the provider's own entries before `*` entries.
     pub fn lookup(&self, provider: &str, model: &str) -> Option<&ModelPrice> {
         let model = model.strip_prefix("models/").unwrap_or(model);
-        [provider, "*"]
-            .iter()
-            .filter_map(|p| self.by_provider.get(*p))
-            .find_map(|entries| best_match(entries, model))
+        [provider, "*"].iter().filter_map(|p| self.by_provider.get(*p)).find_map(|entries| best_match(entries, model))
     }
 
     /// The cost of `usage` for `model` at `provider`, `None` when unpriced or usage is missing.
@@ -132,10 +129,7 @@ pub struct CustomCost {
 impl CustomCost {
     /// Cost in USD; missing usage costs nothing known, so `None`.
     pub fn cost(&self, usage: &Usage) -> Option<f64> {
-        Some(
-            usage.tokens_in? as f64 * self.per_token_in
-                + usage.tokens_out? as f64 * self.per_token_out,
-        )
+        Some(usage.tokens_in? as f64 * self.per_token_in + usage.tokens_out? as f64 * self.per_token_out)
     }
 }
 
@@ -177,10 +171,7 @@ mod tests {
         let t = PriceTable::from_toml(TABLE).unwrap();
         assert_eq!(t.lookup("openai", "gpt-4o").unwrap().input, 2.5);
         assert_eq!(t.lookup("openai", "gpt-4o-2024-08-06").unwrap().input, 2.5);
-        assert_eq!(
-            t.lookup("openai", "gpt-4o-mini-2024-07-18").unwrap().input,
-            0.15
-        );
+        assert_eq!(t.lookup("openai", "gpt-4o-mini-2024-07-18").unwrap().input, 0.15);
         assert!(t.lookup("openai", "gpt-4").is_none());
         assert!(t.lookup("openai", "gpt-4ox").is_none());
         assert!(t.lookup("groq", "gpt-4o").is_none());
@@ -192,9 +183,7 @@ mod tests {
         let t = PriceTable::from_toml(TABLE).unwrap();
         // Anthropic: 100 plain + 1000 cache read + 200 cache write in, 50 out.
         let usage = Usage::from_provider(1300, 50, 1000, 200);
-        let cost = t
-            .cost("anthropic", "claude-sonnet-4-20250514", &usage)
-            .unwrap();
+        let cost = t.cost("anthropic", "claude-sonnet-4-20250514", &usage).unwrap();
         let expected = (100.0 * 3.0 + 1000.0 * 0.3 + 200.0 * 3.75 + 50.0 * 15.0) / 1e6;
         assert!((cost - expected).abs() < 1e-12, "{cost} vs {expected}");
         // OpenAI: cached tokens are inside prompt_tokens.
@@ -207,10 +196,7 @@ mod tests {
     fn missing_usage_has_no_cost() {
         let t = PriceTable::from_toml(TABLE).unwrap();
         assert_eq!(t.cost("openai", "gpt-4o", &Usage::missing()), None);
-        let custom = CustomCost {
-            per_token_in: 0.000001,
-            per_token_out: 0.000002,
-        };
+        let custom = CustomCost { per_token_in: 0.000001, per_token_out: 0.000002 };
         assert_eq!(custom.cost(&Usage::missing()), None);
         let c = custom.cost(&Usage::from_provider(10, 5, 0, 0)).unwrap();
         assert!((c - 0.00002).abs() < 1e-15);

@@ -130,18 +130,10 @@ mod tests {
 
     #[test]
     fn head_is_cut_at_a_char_boundary_and_flags_completeness() {
-        let p = Payload {
-            body: Some(Bytes::from("héllo")),
-            size: 6,
-            truncated: false,
-        };
+        let p = Payload { body: Some(Bytes::from("héllo")), size: 6, truncated: false };
         assert_eq!(p.head(2), Some(("h".to_string(), false)));
         assert_eq!(p.head(100), Some(("héllo".to_string(), true)));
-        let t = Payload {
-            body: Some(Bytes::from("abc")),
-            size: 10,
-            truncated: true,
-        };
+        let t = Payload { body: Some(Bytes::from("abc")), size: 10, truncated: true };
         assert_eq!(t.head(100), Some(("abc".to_string(), false)));
         assert_eq!(Payload::default().head(10), None);
     }

@@ -51,12 +51,7 @@ impl Usage {
         Self::default()
     }
 
-    pub fn from_provider(
-        tokens_in: u64,
-        tokens_out: u64,
-        cached_in: u64,
-        cache_write_in: u64,
-    ) -> Self {
+    pub fn from_provider(tokens_in: u64, tokens_out: u64, cached_in: u64, cache_write_in: u64) -> Self {
         Self {
             tokens_in: Some(tokens_in),
             tokens_out: Some(tokens_out),
@@ -68,9 +63,6 @@ impl Usage {
 
     /// Input tokens billed at the plain input rate.
     pub fn uncached_in(&self) -> u64 {
-        self.tokens_in
-            .unwrap_or(0)
-            .saturating_sub(self.cached_in)
-            .saturating_sub(self.cache_write_in)
+        self.tokens_in.unwrap_or(0).saturating_sub(self.cached_in).saturating_sub(self.cache_write_in)
     }
 }

@@ -17,14 +17,8 @@ pub(crate) fn messages(call: &Call<'_>) -> Reply {
 /// The answer's one content block and its stop reason.
 fn content(call: &Call<'_>) -> (Value, &'static str) {
     match call.first_tool() {
-        Some(name) => (
-            json!({"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": {}}),
-            "tool_use",
-        ),
-        None => (
-            json!({"type": "text", "text": call.controls.text()}),
-            "end_turn",
-        ),
+        Some(name) => (json!({"type": "tool_use", "id": TOOL_USE_ID, "name": name, "input": {}}), "tool_use"),
+        None => (json!({"type": "text", "text": call.controls.text()}), "end_turn"),
     }
 }
 
@@ -51,12 +45,7 @@ fn message(call: &Call<'_>, content: Value, stop_reason: Value, output_tokens: u
 fn messages_json(call: &Call<'_>) -> Reply {
     let (block, stop_reason) = content(call);
     let completion = call.controls.usage.completion;
-    Reply::json(&message(
-        call,
-        json!([block]),
-        Value::from(stop_reason),
-        completion,
-    ))
+    Reply::json(&message(call, json!([block]), Value::from(stop_reason), completion))
 }
 
 fn messages_stream(call: &Call<'_>) -> Reply {
@@ -66,10 +55,7 @@ fn messages_stream(call: &Call<'_>) -> Reply {
 
     // Anthropic reports output_tokens 1 at the start and the real count in message_delta.
     let start = message(call, json!([]), Value::Null, 1);
-    push(
-        "message_start",
-        json!({"type": "message_start", "message": start}),
-    );
+    push("message_start", json!({"type": "message_start", "message": start}));
     let (opening, deltas) = match call.first_tool() {
         Some(_) => (
             json!({"type": "tool_use", "id": TOOL_USE_ID, "name": block["name"], "input": {}}),
@@ -77,28 +63,15 @@ fn messages_stream(call: &Call<'_>) -> Reply {
         ),
         None => (
             json!({"type": "text", "text": ""}),
-            call.controls
-                .pieces()
-                .into_iter()
-                .map(|piece| json!({"type": "text_delta", "text": piece}))
-                .collect(),
+            call.controls.pieces().into_iter().map(|piece| json!({"type": "text_delta", "text": piece})).collect(),
         ),
     };
-    push(
-        "content_block_start",
-        json!({"type": "content_block_start", "index": 0, "content_block": opening}),
-    );
+    push("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": opening}));
     push("ping", json!({"type": "ping"}));
     for delta in deltas {
-        push(
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": delta}),
-        );
+        push("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": delta}));
     }
-    push(
-        "content_block_stop",
-        json!({"type": "content_block_stop", "index": 0}),
-    );
+    push("content_block_stop", json!({"type": "content_block_stop", "index": 0}));
     push(
         "message_delta",
         json!({
@@ -121,20 +94,10 @@ mod tests {
     fn tool_use_block_when_tools_are_offered() {
         let controls = Controls::default();
         let json = json!({"model": "claude", "tools": [{"name": "search", "input_schema": {}}]});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
-        let Reply::Json(bytes) = messages(&call) else {
-            panic!("not JSON")
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
+        let Reply::Json(bytes) = messages(&call) else { panic!("not JSON") };
         let body: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["stop_reason"], "tool_use");
-        assert_eq!(
-            body["content"],
-            json!([{"type": "tool_use", "id": TOOL_USE_ID, "name": "search", "input": {}}])
-        );
+        assert_eq!(body["content"], json!([{"type": "tool_use", "id": TOOL_USE_ID, "name": "search", "input": {}}]));
     }
 }

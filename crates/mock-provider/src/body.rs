@@ -34,10 +34,7 @@ impl Body for MockBody {
     type Data = Bytes;
     type Error = io::Error;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         match self.get_mut() {
             Self::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Self::Events(events) => events.poll_event(cx),
@@ -131,10 +128,7 @@ impl EventBody {
         }
     }
 
-    fn poll_event(
-        &mut self,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         if self.done {
             return Poll::Ready(None);
         }
@@ -174,10 +168,7 @@ impl EventBody {
 
     fn fail(&mut self, why: &'static str) -> Poll<Option<Result<Frame<Bytes>, io::Error>>> {
         self.done = true;
-        Poll::Ready(Some(Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            why,
-        ))))
+        Poll::Ready(Some(Err(io::Error::new(io::ErrorKind::ConnectionAborted, why))))
     }
 }
 
@@ -188,20 +179,9 @@ mod tests {
     use http_body_util::BodyExt;
 
     /// Pacing with a shutdown signal that stays off as long as the returned sender lives.
-    fn pacing(
-        gate: Option<watch::Receiver<bool>>,
-        abort_after: Option<usize>,
-    ) -> (Pacing, watch::Sender<bool>) {
+    fn pacing(gate: Option<watch::Receiver<bool>>, abort_after: Option<usize>) -> (Pacing, watch::Sender<bool>) {
         let (down, shutdown) = watch::channel(false);
-        (
-            Pacing {
-                chunk_delay: None,
-                gate,
-                abort_after,
-                shutdown,
-            },
-            down,
-        )
+        (Pacing { chunk_delay: None, gate, abort_after, shutdown }, down)
     }
 
     fn events(n: usize) -> Vec<Bytes> {
@@ -235,18 +215,12 @@ mod tests {
         let (gate, gate_rx) = watch::channel(false);
         let (pacing, _down) = pacing(Some(gate_rx), None);
         let mut body = MockBody::Events(EventBody::new(events(2), pacing));
-        assert_eq!(
-            body.frame().await.unwrap().unwrap().into_data().unwrap(),
-            "e0"
-        );
+        assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "e0");
         // With the clock paused, the timeout fires only once nothing else can run.
         let held = tokio::time::timeout(Duration::from_secs(60), body.frame()).await;
         assert!(held.is_err(), "second event sent before the gate opened");
         gate.send_replace(true);
-        assert_eq!(
-            body.frame().await.unwrap().unwrap().into_data().unwrap(),
-            "e1"
-        );
+        assert_eq!(body.frame().await.unwrap().unwrap().into_data().unwrap(), "e1");
     }
 
     #[tokio::test]

@@ -30,14 +30,7 @@ pub(crate) struct Usage {
 
 impl Default for Usage {
     fn default() -> Self {
-        Self {
-            prompt: 10,
-            completion: 5,
-            cached: 0,
-            cache_write: 0,
-            cache_read: 0,
-            thoughts: 0,
-        }
+        Self { prompt: 10, completion: 5, cached: 0, cache_write: 0, cache_read: 0, thoughts: 0 }
     }
 }
 
@@ -83,10 +76,7 @@ impl Controls {
             let usage = &mut controls.usage;
             match control {
                 "status" => {
-                    controls.status = value
-                        .parse::<u16>()
-                        .ok()
-                        .and_then(|s| StatusCode::from_u16(s).ok());
+                    controls.status = value.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
                 }
                 "delay-ms" => controls.delay = millis(),
                 "chunk-delay-ms" => controls.chunk_delay = millis(),
@@ -187,14 +177,7 @@ mod tests {
         assert_eq!(c.abort_after, Some(4));
         assert_eq!(c.body_bytes, Some(1000));
         assert_eq!(c.pieces(), vec!["hi t", "here"]);
-        let want = Usage {
-            prompt: 100,
-            completion: 5,
-            cached: 40,
-            cache_write: 8,
-            cache_read: 9,
-            thoughts: 12,
-        };
+        let want = Usage { prompt: 100, completion: 5, cached: 40, cache_write: 8, cache_read: 9, thoughts: 12 };
         assert_eq!(c.usage, want);
     }
 

@@ -35,10 +35,7 @@ pub(crate) fn body(family: Family, status: StatusCode, message: &str) -> Bytes {
 fn openai_kind(status: StatusCode) -> (&'static str, &'static str) {
     match status.as_u16() {
         401 => ("invalid_request_error", "invalid_api_key"),
-        403 => (
-            "invalid_request_error",
-            "unsupported_country_region_territory",
-        ),
+        403 => ("invalid_request_error", "unsupported_country_region_territory"),
         404 => ("invalid_request_error", "model_not_found"),
         429 => ("requests", "rate_limit_exceeded"),
         500..=599 => ("server_error", "server_error"),
@@ -104,10 +101,7 @@ mod tests {
             parsed(Family::Gemini, 429),
             json!({"error": {"code": 429, "message": "mock error", "status": "RESOURCE_EXHAUSTED"}})
         );
-        assert_eq!(
-            parsed(Family::Anthropic, 529)["error"]["type"],
-            "overloaded_error"
-        );
+        assert_eq!(parsed(Family::Anthropic, 529)["error"]["type"], "overloaded_error");
         assert_eq!(parsed(Family::OpenAi, 503)["error"]["type"], "server_error");
     }
 }

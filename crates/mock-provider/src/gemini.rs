@@ -31,10 +31,7 @@ fn usage_metadata(u: &Usage, candidates: u64) -> Value {
     let mut meta = Map::new();
     meta.insert("promptTokenCount".into(), u.prompt.into());
     meta.insert("candidatesTokenCount".into(), candidates.into());
-    meta.insert(
-        "totalTokenCount".into(),
-        (u.prompt + candidates + u.thoughts).into(),
-    );
+    meta.insert("totalTokenCount".into(), (u.prompt + candidates + u.thoughts).into());
     if u.cached > 0 {
         meta.insert("cachedContentTokenCount".into(), u.cached.into());
     }
@@ -47,9 +44,7 @@ fn usage_metadata(u: &Usage, candidates: u64) -> Value {
 /// The name of the first function the request declares, if any.
 fn first_function(json: &Value) -> Option<&str> {
     json["tools"].as_array()?.iter().find_map(|tool| {
-        let declarations = tool
-            .get("functionDeclarations")
-            .or_else(|| tool.get("function_declarations"))?;
+        let declarations = tool.get("functionDeclarations").or_else(|| tool.get("function_declarations"))?;
         declarations.as_array()?.first()?["name"].as_str()
     })
 }
@@ -87,10 +82,7 @@ pub(crate) fn generate(call: &Call<'_>, target: &Target<'_>) -> Reply {
             if pieces.is_empty() {
                 pieces.push("");
             }
-            pieces
-                .into_iter()
-                .map(|text| json!({"text": text}))
-                .collect()
+            pieces.into_iter().map(|text| json!({"text": text})).collect()
         }
     };
     let n = parts.len() as u64;
@@ -100,22 +92,15 @@ pub(crate) fn generate(call: &Call<'_>, target: &Target<'_>) -> Reply {
         let usage = usage_metadata(u, u.completion * done / n);
         chunk(target, part, done == n, usage)
     });
-    let sse = call
-        .query
-        .is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
+    let sse = call.query.is_some_and(|q| q.split('&').any(|pair| pair == "alt=sse"));
     if sse {
         return Reply::sse(chunks.map(|c| sse_data(&c)).collect());
     }
     // Without alt=sse Gemini streams one JSON array, element by element.
-    let mut events: Vec<Bytes> = chunks
-        .enumerate()
-        .map(|(i, c)| Bytes::from(format!("{}{c}", if i == 0 { "[" } else { ",\r\n" })))
-        .collect();
+    let mut events: Vec<Bytes> =
+        chunks.enumerate().map(|(i, c)| Bytes::from(format!("{}{c}", if i == 0 { "[" } else { ",\r\n" }))).collect();
     events.push(Bytes::from_static(b"]"));
-    Reply::Stream {
-        content_type: "application/json",
-        events,
-    }
+    Reply::Stream { content_type: "application/json", events }
 }
 
 #[cfg(test)]
@@ -137,15 +122,8 @@ mod tests {
     #[test]
     fn omits_zero_counts_and_adds_thoughts_to_the_total() {
         let plain = usage_metadata(&Usage::default(), 5);
-        assert_eq!(
-            plain,
-            json!({"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15})
-        );
-        let u = Usage {
-            cached: 4,
-            thoughts: 7,
-            ..Usage::default()
-        };
+        assert_eq!(plain, json!({"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}));
+        let u = Usage { cached: 4, thoughts: 7, ..Usage::default() };
         let meta = usage_metadata(&u, 5);
         assert_eq!(meta["cachedContentTokenCount"], 4);
         assert_eq!(meta["thoughtsTokenCount"], 7);
@@ -156,23 +134,9 @@ mod tests {
     fn array_stream_is_one_json_array() {
         let controls = Controls::default();
         let json = json!({"contents": []});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
-        let target = Target {
-            model: "g",
-            stream: true,
-        };
-        let Reply::Stream {
-            events,
-            content_type,
-        } = generate(&call, &target)
-        else {
-            panic!("not a stream")
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
+        let target = Target { model: "g", stream: true };
+        let Reply::Stream { events, content_type } = generate(&call, &target) else { panic!("not a stream") };
         assert_eq!(content_type, "application/json");
         let whole: Vec<u8> = events.concat();
         let chunks: Vec<Value> = serde_json::from_slice(&whole).unwrap();
@@ -186,21 +150,8 @@ mod tests {
     fn calls_the_first_declared_function() {
         let controls = Controls::default();
         let json = json!({"tools": [{"functionDeclarations": [{"name": "lookup"}]}]});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
-        let Reply::Json(bytes) = generate(
-            &call,
-            &Target {
-                model: "g",
-                stream: false,
-            },
-        ) else {
-            panic!("not JSON")
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
+        let Reply::Json(bytes) = generate(&call, &Target { model: "g", stream: false }) else { panic!("not JSON") };
         let body: Value = serde_json::from_slice(&bytes).unwrap();
         let part = &body["candidates"][0]["content"]["parts"][0];
         assert_eq!(part["functionCall"]["name"], "lookup");

@@ -26,10 +26,7 @@ async fn main() -> ExitCode {
         }
     };
     let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "listening {}", mock.base_url())
-        .and_then(|()| stdout.flush())
-        .is_err()
-    {
+    if writeln!(stdout, "listening {}", mock.base_url()).and_then(|()| stdout.flush()).is_err() {
         return ExitCode::FAILURE;
     }
     drop(stdout);
@@ -47,9 +44,7 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<MockOptions, String> 
         match arg.as_str() {
             "--listen" => {
                 let value = args.next().ok_or("--listen needs an address")?;
-                options.listen = value
-                    .parse::<SocketAddr>()
-                    .map_err(|e| format!("bad --listen {value:?}: {e}"))?;
+                options.listen = value.parse::<SocketAddr>().map_err(|e| format!("bad --listen {value:?}: {e}"))?;
             }
             "--no-record" => options.record = false,
             "-h" | "--help" => return Err("help requested".into()),

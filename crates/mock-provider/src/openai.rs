@@ -15,9 +15,7 @@ pub(crate) struct ChatTemplate {
 
 impl ChatTemplate {
     pub(crate) fn new() -> Self {
-        Self {
-            tail: chat_tail(&Controls::default(), None, None),
-        }
+        Self { tail: chat_tail(&Controls::default(), None, None) }
     }
 }
 
@@ -45,9 +43,7 @@ pub(crate) fn chat(call: &Call<'_>, template: &ChatTemplate) -> Reply {
     }
     let controls = call.controls;
     let tool = call.first_tool();
-    let plain = controls.text.is_none()
-        && controls.body_bytes.is_none()
-        && controls.usage == Usage::default();
+    let plain = controls.text.is_none() && controls.body_bytes.is_none() && controls.usage == Usage::default();
     if plain && tool.is_none() {
         return Reply::Json(chat_body(call, &template.tail));
     }
@@ -88,10 +84,7 @@ fn chat_tail(controls: &Controls, tool: Option<&str>, text: Option<&str>) -> Byt
             }], "refusal": null}),
             "tool_calls",
         ),
-        None => (
-            json!({"role": "assistant", "content": text.unwrap_or(controls.text()), "refusal": null}),
-            "stop",
-        ),
+        None => (json!({"role": "assistant", "content": text.unwrap_or(controls.text()), "refusal": null}), "stop"),
     };
     let rest = json!({
         "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_reason}],
@@ -131,17 +124,11 @@ fn chat_stream(call: &Call<'_>) -> Reply {
                 }], "refusal": null}),
                 Value::Null,
             ));
-            events.push(chunk(
-                json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
-                Value::Null,
-            ));
+            events.push(chunk(json!({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}), Value::Null));
             "tool_calls"
         }
         None => {
-            events.push(chunk(
-                json!({"role": "assistant", "content": ""}),
-                Value::Null,
-            ));
+            events.push(chunk(json!({"role": "assistant", "content": ""}), Value::Null));
             for piece in call.controls.pieces() {
                 events.push(chunk(json!({"content": piece}), Value::Null));
             }
@@ -196,12 +183,8 @@ pub(crate) fn completions(call: &Call<'_>) -> Reply {
         }
         sse_data(&chunk)
     };
-    let mut events: Vec<Bytes> = call
-        .controls
-        .pieces()
-        .into_iter()
-        .map(|piece| chunk(choice(piece, Value::Null)))
-        .collect();
+    let mut events: Vec<Bytes> =
+        call.controls.pieces().into_iter().map(|piece| chunk(choice(piece, Value::Null))).collect();
     events.push(chunk(choice("", Value::from("stop"))));
     if include_usage {
         let mut last = object(json!([]));
@@ -219,9 +202,8 @@ pub(crate) fn embeddings(call: &Call<'_>) -> Reply {
         Value::Array(items) if items.first().is_some_and(|first| !first.is_number()) => items.len(),
         _ => 1,
     };
-    let data: Vec<Value> = (0..inputs)
-        .map(|index| json!({"object": "embedding", "index": index, "embedding": [0.1, 0.2, 0.3]}))
-        .collect();
+    let data: Vec<Value> =
+        (0..inputs).map(|index| json!({"object": "embedding", "index": index, "embedding": [0.1, 0.2, 0.3]})).collect();
     let prompt = call.controls.usage.prompt;
     Reply::json(&json!({
         "object": "list",
@@ -256,80 +238,37 @@ mod tests {
     fn the_template_matches_a_freshly_built_answer() {
         let plain = Controls::default();
         // Same values as the default, but set by headers: takes the slow path.
-        let explicit = Controls {
-            text: Some(crate::control::DEFAULT_TEXT.to_owned()),
-            ..Controls::default()
-        };
+        let explicit = Controls { text: Some(crate::control::DEFAULT_TEXT.to_owned()), ..Controls::default() };
         let json = json!({"model": "gpt-4o-mini", "messages": []});
         let template = ChatTemplate::new();
-        let fast = body(chat(
-            &Call {
-                number: 3,
-                controls: &plain,
-                json: &json,
-                query: None,
-            },
-            &template,
-        ));
-        let slow = body(chat(
-            &Call {
-                number: 3,
-                controls: &explicit,
-                json: &json,
-                query: None,
-            },
-            &template,
-        ));
+        let fast = body(chat(&Call { number: 3, controls: &plain, json: &json, query: None }, &template));
+        let slow = body(chat(&Call { number: 3, controls: &explicit, json: &json, query: None }, &template));
         assert_eq!(fast, slow);
         assert_eq!(fast["id"], "chatcmpl-mock-3");
         assert_eq!(fast["model"], "gpt-4o-mini");
-        assert_eq!(
-            fast["choices"][0]["message"]["content"],
-            crate::control::DEFAULT_TEXT
-        );
+        assert_eq!(fast["choices"][0]["message"]["content"], crate::control::DEFAULT_TEXT);
         assert_eq!(fast["usage"]["total_tokens"], 15);
     }
 
     #[test]
     fn pads_to_the_requested_body_size() {
-        let controls = Controls {
-            body_bytes: Some(4096),
-            ..Controls::default()
-        };
+        let controls = Controls { body_bytes: Some(4096), ..Controls::default() };
         let json = json!({"model": "m"});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
-        let Reply::Json(bytes) = chat(&call, &ChatTemplate::new()) else {
-            panic!("not JSON")
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
+        let Reply::Json(bytes) = chat(&call, &ChatTemplate::new()) else { panic!("not JSON") };
         assert_eq!(bytes.len(), 4096);
         let value: Value = serde_json::from_slice(&bytes).unwrap();
-        assert!(value["choices"][0]["message"]["content"]
-            .as_str()
-            .unwrap()
-            .ends_with("xxx"));
+        assert!(value["choices"][0]["message"]["content"].as_str().unwrap().ends_with("xxx"));
     }
 
     #[test]
     fn counts_embedding_inputs() {
         let controls = Controls::default();
-        for (input, n) in [
-            (json!("one"), 1),
-            (json!(["a", "b", "c"]), 3),
-            (json!([1, 2, 3]), 1),
-            (json!([[1, 2], [3]]), 2),
-        ] {
+        for (input, n) in
+            [(json!("one"), 1), (json!(["a", "b", "c"]), 3), (json!([1, 2, 3]), 1), (json!([[1, 2], [3]]), 2)]
+        {
             let json = json!({"model": "e", "input": input});
-            let call = Call {
-                number: 1,
-                controls: &controls,
-                json: &json,
-                query: None,
-            };
+            let call = Call { number: 1, controls: &controls, json: &json, query: None };
             assert_eq!(body(embeddings(&call))["data"].as_array().unwrap().len(), n);
         }
     }

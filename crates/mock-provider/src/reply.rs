@@ -37,21 +37,14 @@ impl Call<'_> {
 
     /// OpenAI's `stream_options.include_usage`.
     pub(crate) fn include_usage(&self) -> bool {
-        self.json["stream_options"]["include_usage"]
-            .as_bool()
-            .unwrap_or(false)
+        self.json["stream_options"]["include_usage"].as_bool().unwrap_or(false)
     }
 
     /// The name of the first tool the request offers, if it offers any: OpenAI chat
     /// (`function.name`) or Anthropic / Responses (`name`) style.
     pub(crate) fn first_tool(&self) -> Option<&str> {
         let tool = self.json["tools"].as_array()?.first()?;
-        Some(
-            tool["function"]["name"]
-                .as_str()
-                .or_else(|| tool["name"].as_str())
-                .unwrap_or("tool"),
-        )
+        Some(tool["function"]["name"].as_str().or_else(|| tool["name"].as_str()).unwrap_or("tool"))
     }
 }
 
@@ -60,10 +53,7 @@ pub(crate) enum Reply {
     /// A complete JSON body.
     Json(Bytes),
     /// A stream, one frame per event.
-    Stream {
-        content_type: &'static str,
-        events: Vec<Bytes>,
-    },
+    Stream { content_type: &'static str, events: Vec<Bytes> },
 }
 
 impl Reply {
@@ -73,10 +63,7 @@ impl Reply {
 
     /// A `text/event-stream` of the given events.
     pub(crate) fn sse(events: Vec<Bytes>) -> Self {
-        Self::Stream {
-            content_type: "text/event-stream",
-            events,
-        }
+        Self::Stream { content_type: "text/event-stream", events }
     }
 }
 
@@ -104,24 +91,14 @@ mod tests {
         let controls = Controls::default();
         let json = json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
                           "tools": [{"type": "function", "function": {"name": "get_weather"}}]});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
         assert_eq!(call.model(), "m");
         assert!(call.stream());
         assert!(call.include_usage());
         assert_eq!(call.first_tool(), Some("get_weather"));
 
         let json = json!({"tools": [{"name": "lookup", "input_schema": {}}]});
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
         assert_eq!(call.model(), DEFAULT_MODEL);
         assert!(!call.stream() && !call.include_usage());
         assert_eq!(call.first_tool(), Some("lookup"));
@@ -130,9 +107,6 @@ mod tests {
     #[test]
     fn frames_sse() {
         assert_eq!(sse_data(&json!({"a": 1})), "data: {\"a\":1}\n\n");
-        assert_eq!(
-            sse_event("ping", &json!({"type": "ping"})),
-            "event: ping\ndata: {\"type\":\"ping\"}\n\n"
-        );
+        assert_eq!(sse_event("ping", &json!({"type": "ping"})), "event: ping\ndata: {\"type\":\"ping\"}\n\n");
     }
 }

@@ -62,12 +62,7 @@ fn final_item(call: &Call<'_>) -> Value {
 }
 
 pub(crate) fn responses(call: &Call<'_>) -> Reply {
-    let completed = response(
-        call,
-        "completed",
-        json!([final_item(call)]),
-        usage(&call.controls.usage),
-    );
+    let completed = response(call, "completed", json!([final_item(call)]), usage(&call.controls.usage));
     if !call.stream() {
         return Reply::json(&completed);
     }
@@ -79,40 +74,22 @@ pub(crate) fn responses(call: &Call<'_>) -> Reply {
     match call.first_tool() {
         Some(name) => {
             let item = function_call_item("in_progress", name, "");
-            events.push(
-                "response.output_item.added",
-                json!({"output_index": 0, "item": item}),
-            );
+            events.push("response.output_item.added", json!({"output_index": 0, "item": item}));
             let at = json!({"item_id": CALL_ITEM_ID, "output_index": 0});
-            events.push(
-                "response.function_call_arguments.delta",
-                with(&at, "delta", "{}"),
-            );
-            events.push(
-                "response.function_call_arguments.done",
-                with(&at, "arguments", "{}"),
-            );
+            events.push("response.function_call_arguments.delta", with(&at, "delta", "{}"));
+            events.push("response.function_call_arguments.done", with(&at, "arguments", "{}"));
         }
         None => {
             let item = message_item("in_progress", json!([]));
-            events.push(
-                "response.output_item.added",
-                json!({"output_index": 0, "item": item}),
-            );
+            events.push("response.output_item.added", json!({"output_index": 0, "item": item}));
             let at = json!({"item_id": ITEM_ID, "output_index": 0, "content_index": 0});
-            events.push(
-                "response.content_part.added",
-                with(&at, "part", text_part("")),
-            );
+            events.push("response.content_part.added", with(&at, "part", text_part("")));
             for piece in call.controls.pieces() {
                 events.push("response.output_text.delta", with(&at, "delta", piece));
             }
             let text = call.controls.text();
             events.push("response.output_text.done", with(&at, "text", text));
-            events.push(
-                "response.content_part.done",
-                with(&at, "part", text_part(text)),
-            );
+            events.push("response.content_part.done", with(&at, "part", text_part(text)));
         }
     }
     let done = json!({"output_index": 0, "item": final_item(call)});
@@ -151,22 +128,14 @@ mod tests {
 
     fn events(json: Value) -> Vec<(String, Value)> {
         let controls = Controls::default();
-        let call = Call {
-            number: 1,
-            controls: &controls,
-            json: &json,
-            query: None,
-        };
-        let Reply::Stream { events, .. } = responses(&call) else {
-            panic!("not a stream")
-        };
+        let call = Call { number: 1, controls: &controls, json: &json, query: None };
+        let Reply::Stream { events, .. } = responses(&call) else { panic!("not a stream") };
         events
             .iter()
             .map(|e| {
                 let text = std::str::from_utf8(e).unwrap();
                 let (name, data) = text.trim_end().split_once('\n').unwrap();
-                let data: Value =
-                    serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
+                let data: Value = serde_json::from_str(data.strip_prefix("data: ").unwrap()).unwrap();
                 assert_eq!(name.strip_prefix("event: ").unwrap(), data["type"]);
                 (data["type"].as_str().unwrap().to_owned(), data)
             })

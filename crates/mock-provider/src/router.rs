@@ -39,11 +39,7 @@ impl<'a> Route<'a> {
     /// Matches on the path's suffix, so any base path in front works.
     fn new(method: &Method, path: &'a str) -> Self {
         if *method == Method::GET {
-            return if path.ends_with("/models") {
-                Self::Models
-            } else {
-                Self::NotFound
-            };
+            return if path.ends_with("/models") { Self::Models } else { Self::NotFound };
         }
         if *method != Method::POST {
             return Self::NotFound;
@@ -84,12 +80,7 @@ where
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         // The client went away mid-body; nobody will read this answer.
-        Err(e) => {
-            return Ok(plain(
-                StatusCode::BAD_REQUEST,
-                format!("mock provider: {e}"),
-            ))
-        }
+        Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("mock provider: {e}"))),
     };
     let number = shared.arrive(|| Received::from_parts(&parts, body.clone()));
     let controls = Controls::from_headers(&parts.headers);
@@ -98,62 +89,39 @@ where
 
     if controls.hang {
         wait_shutdown(shared.shutdown_signal()).await;
-        return Err(io::Error::new(
-            io::ErrorKind::ConnectionAborted,
-            "mock provider shut down during x-mock-hang",
-        ));
+        return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "mock provider shut down during x-mock-hang"));
     }
     if let Some(delay) = controls.delay {
         tokio::time::sleep(delay).await;
     }
 
-    let error = |status: StatusCode, message: &str| {
-        (status, Reply::Json(errors::body(family, status, message)))
-    };
+    let error = |status: StatusCode, message: &str| (status, Reply::Json(errors::body(family, status, message)));
     let (status, reply) = if let Route::NotFound = route {
-        let message = format!(
-            "mock provider: no route for {} {}",
-            parts.method,
-            parts.uri.path()
-        );
+        let message = format!("mock provider: no route for {} {}", parts.method, parts.uri.path());
         error(StatusCode::NOT_FOUND, &message)
     } else if let Some(status) = controls.error_status() {
         error(status, "mock error")
     } else {
         match parse(&body) {
             Some(json) => {
-                let call = Call {
-                    number,
-                    controls: &controls,
-                    json: &json,
-                    query: parts.uri.query(),
-                };
+                let call = Call { number, controls: &controls, json: &json, query: parts.uri.query() };
                 let reply = dispatch(shared, &route, &call);
                 (controls.status.unwrap_or(StatusCode::OK), reply)
             }
-            None => error(
-                StatusCode::BAD_REQUEST,
-                "mock provider: request body is not JSON",
-            ),
+            None => error(StatusCode::BAD_REQUEST, "mock provider: request body is not JSON"),
         }
     };
 
     let mut response = match reply {
         Reply::Json(bytes) => with_type(MockBody::full(bytes), "application/json"),
-        Reply::Stream {
-            content_type,
-            events,
-        } => {
+        Reply::Stream { content_type, events } => {
             let pacing = Pacing {
                 chunk_delay: controls.chunk_delay,
                 gate: controls.gate.as_deref().map(|name| shared.gate(name)),
                 abort_after: controls.abort_after,
                 shutdown: shared.shutdown_signal(),
             };
-            let mut response = with_type(
-                MockBody::Events(EventBody::new(events, pacing)),
-                content_type,
-            );
+            let mut response = with_type(MockBody::Events(EventBody::new(events, pacing)), content_type);
             let no_cache = HeaderValue::from_static("no-cache");
             response.headers_mut().insert(CACHE_CONTROL, no_cache);
             response
@@ -216,12 +184,7 @@ mod tests {
     use tokio::sync::watch;
 
     /// Runs one request through the router, without a socket.
-    async fn call(
-        method: &str,
-        uri: &str,
-        headers: &[(&str, &str)],
-        body: &str,
-    ) -> (Response<MockBody>, Value) {
+    async fn call(method: &str, uri: &str, headers: &[(&str, &str)], body: &str) -> (Response<MockBody>, Value) {
         let (_down, shutdown) = watch::channel(false);
         let shared = Shared::new(true, shutdown);
         let mut req = Request::builder().method(method).uri(uri);
@@ -272,13 +235,7 @@ mod tests {
 
     #[tokio::test]
     async fn provider_headers_and_retry_after() {
-        let (response, _) = call(
-            "POST",
-            "/v1/chat/completions",
-            &[("x-mock-status", "429")],
-            "{}",
-        )
-        .await;
+        let (response, _) = call("POST", "/v1/chat/completions", &[("x-mock-status", "429")], "{}").await;
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()["retry-after"], "0");
         assert_eq!(response.headers()["x-request-id"], "req_mock_1");

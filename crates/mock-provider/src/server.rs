@@ -32,10 +32,7 @@ pub struct MockOptions {
 
 impl Default for MockOptions {
     fn default() -> Self {
-        Self {
-            record: true,
-            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        }
+        Self { record: true, listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)) }
     }
 }
 
@@ -65,12 +62,7 @@ impl MockProvider {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shared = Arc::new(Shared::new(options.record, shutdown_rx.clone()));
         let accept = tokio::spawn(accept_loop(listener, Arc::clone(&shared), shutdown_rx));
-        Ok(Self {
-            addr,
-            shared,
-            shutdown,
-            accept: Some(accept),
-        })
+        Ok(Self { addr, shared, shutdown, accept: Some(accept) })
     }
 
     /// The address the server listens on.
@@ -152,7 +144,5 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>) {
     let builder = auto::Builder::new(TokioExecutor::new());
     // Errors here are the client's doing (reset, aborted stream) or an x-mock-abort-after;
     // either way the connection is over and there is nobody to tell.
-    let _ = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .await;
+    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
 }

@@ -80,10 +80,7 @@ impl Shared {
     }
 
     pub(crate) fn open_gate(&self, name: &str) {
-        lock(&self.gates)
-            .entry(name.to_owned())
-            .or_insert_with(|| watch::Sender::new(false))
-            .send_replace(true);
+        lock(&self.gates).entry(name.to_owned()).or_insert_with(|| watch::Sender::new(false)).send_replace(true);
     }
 
     pub(crate) fn shutdown_signal(&self) -> watch::Receiver<bool> {

@@ -19,10 +19,7 @@ fn messages_request(stream: bool) -> serde_json::Value {
 #[tokio::test]
 async fn message() {
     let mock = MockProvider::start().await.unwrap();
-    let headers = [
-        ("x-mock-cache-write-tokens", "7"),
-        ("x-mock-cache-read-tokens", "8"),
-    ];
+    let headers = [("x-mock-cache-write-tokens", "7"), ("x-mock-cache-read-tokens", "8")];
     let response = post(&mock, "/v1/messages", &headers, &messages_request(false)).await;
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("x-request-id"));
@@ -41,14 +38,7 @@ async fn message() {
 async fn message_stream_follows_the_real_event_sequence() {
     let mock = MockProvider::start().await.unwrap();
     let headers = [("x-mock-chunks", "3"), ("x-mock-completion-tokens", "42")];
-    let events = sse(post(
-        &mock,
-        "/anthropic/v1/messages",
-        &headers,
-        &messages_request(true),
-    )
-    .await)
-    .await;
+    let events = sse(post(&mock, "/anthropic/v1/messages", &headers, &messages_request(true)).await).await;
     let names: Vec<&str> = events.iter().map(|e| e.name.as_deref().unwrap()).collect();
     assert_eq!(
         names,
@@ -96,29 +86,17 @@ async fn tool_use_when_tools_are_offered() {
     let mut request = messages_request(true);
     request["tools"] = json!([{"name": "search", "input_schema": {"type": "object"}}]);
     let events = sse(post(&mock, "/v1/messages", &[], &request).await).await;
-    let start = events
-        .iter()
-        .find(|e| e.name.as_deref() == Some("content_block_start"))
-        .unwrap();
+    let start = events.iter().find(|e| e.name.as_deref() == Some("content_block_start")).unwrap();
     assert_eq!(start.json()["content_block"]["type"], "tool_use");
     assert_eq!(start.json()["content_block"]["name"], "search");
-    let delta = events
-        .iter()
-        .find(|e| e.name.as_deref() == Some("message_delta"))
-        .unwrap();
+    let delta = events.iter().find(|e| e.name.as_deref() == Some("message_delta")).unwrap();
     assert_eq!(delta.json()["delta"]["stop_reason"], "tool_use");
 }
 
 #[tokio::test]
 async fn errors_in_anthropic_shape() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/messages",
-        &[("x-mock-status", "529")],
-        &messages_request(false),
-    )
-    .await;
+    let response = post(&mock, "/v1/messages", &[("x-mock-status", "529")], &messages_request(false)).await;
     assert_eq!(response.status(), 529);
     assert_eq!(
         json(response).await,

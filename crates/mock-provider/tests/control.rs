@@ -37,19 +37,9 @@ async fn read_event(body: &mut Incoming, buf: &mut String) {
 #[tokio::test]
 async fn records_method_path_query_headers_and_body() {
     let mock = MockProvider::start().await.unwrap();
-    let body =
-        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "recorded"}]});
-    let headers = [
-        ("authorization", "Bearer sk-upstream"),
-        ("X-Custom", "kept"),
-    ];
-    post(
-        &mock,
-        "/openai/v1/chat/completions?api-version=1",
-        &headers,
-        &body,
-    )
-    .await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "recorded"}]});
+    let headers = [("authorization", "Bearer sk-upstream"), ("X-Custom", "kept")];
+    post(&mock, "/openai/v1/chat/completions?api-version=1", &headers, &body).await;
     post(&mock, "/v1/embeddings", &[], &json!({"input": "x"})).await;
     mock.wait_for_requests(2).await;
 
@@ -61,14 +51,8 @@ async fn records_method_path_query_headers_and_body() {
     assert_eq!(first.query.as_deref(), Some("api-version=1"));
     assert_eq!(first.header("Authorization"), Some("Bearer sk-upstream"));
     assert_eq!(first.header("x-custom"), Some("kept"));
-    assert!(first
-        .headers
-        .iter()
-        .any(|(name, value)| name == "x-custom" && value == "kept"));
-    assert!(first
-        .headers
-        .iter()
-        .all(|(name, _)| *name == name.to_lowercase()));
+    assert!(first.headers.iter().any(|(name, value)| name == "x-custom" && value == "kept"));
+    assert!(first.headers.iter().all(|(name, _)| *name == name.to_lowercase()));
     assert_eq!(first.json(), Some(body));
     assert_eq!(received[1].path, "/v1/embeddings");
 }
@@ -91,10 +75,7 @@ async fn wait_for_requests_wakes_when_the_request_arrives() {
 
 #[tokio::test]
 async fn no_record_still_counts() {
-    let options = MockOptions {
-        record: false,
-        ..MockOptions::default()
-    };
+    let options = MockOptions { record: false, ..MockOptions::default() };
     let mock = MockProvider::start_with(options).await.unwrap();
     let response = post(&mock, "/v1/chat/completions", &[], &json!({"model": "m"})).await;
     assert_eq!(response.status(), 200);
@@ -105,27 +86,15 @@ async fn no_record_still_counts() {
 #[tokio::test(start_paused = true)]
 async fn gate_holds_the_stream_after_the_first_event() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[("x-mock-gate", "g")],
-        &stream_request(),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[("x-mock-gate", "g")], &stream_request()).await;
     let mut body = response.into_body();
     let mut buf = String::new();
     read_event(&mut body, &mut buf).await;
     assert_eq!(parse_sse(&buf).len(), 1);
-    assert_eq!(
-        parse_sse(&buf)[0].json()["choices"][0]["delta"]["role"],
-        "assistant"
-    );
+    assert_eq!(parse_sse(&buf)[0].json()["choices"][0]["delta"]["role"], "assistant");
 
     let held = tokio::time::timeout(QUIET, body.frame()).await;
-    assert!(
-        held.is_err(),
-        "an event after the first was sent before the gate opened"
-    );
+    assert!(held.is_err(), "an event after the first was sent before the gate opened");
 
     mock.open_gate("g");
     let rest = body.collect().await.unwrap().to_bytes();
@@ -139,13 +108,7 @@ async fn gate_holds_the_stream_after_the_first_event() {
 async fn a_gate_opened_before_the_request_does_not_hold_it() {
     let mock = MockProvider::start().await.unwrap();
     mock.open_gate("early");
-    let response = post(
-        &mock,
-        "/v1/messages",
-        &[("x-mock-gate", "early")],
-        &stream_request(),
-    )
-    .await;
+    let response = post(&mock, "/v1/messages", &[("x-mock-gate", "early")], &stream_request()).await;
     let events = sse(response).await;
     assert_eq!(events.last().unwrap().name.as_deref(), Some("message_stop"));
 }
@@ -154,27 +117,12 @@ async fn a_gate_opened_before_the_request_does_not_hold_it() {
 async fn hang_sends_nothing_until_shutdown() {
     let mock = MockProvider::start().await.unwrap();
     let hang = [("x-mock-hang", "true")];
-    let h1 = tokio::spawn(client().request(request(
-        &mock,
-        "POST",
-        "/v1/chat/completions",
-        &hang,
-        &json!({}),
-    )));
-    let h2 = tokio::spawn(h2c_client().request(request(
-        &mock,
-        "POST",
-        "/v1/messages",
-        &hang,
-        &json!({}),
-    )));
+    let h1 = tokio::spawn(client().request(request(&mock, "POST", "/v1/chat/completions", &hang, &json!({}))));
+    let h2 = tokio::spawn(h2c_client().request(request(&mock, "POST", "/v1/messages", &hang, &json!({}))));
     mock.wait_for_requests(2).await;
     // Let everything run until idle.
     let _ = tokio::time::timeout(QUIET, std::future::pending::<()>()).await;
-    assert!(
-        !h1.is_finished() && !h2.is_finished(),
-        "a hung request was answered"
-    );
+    assert!(!h1.is_finished() && !h2.is_finished(), "a hung request was answered");
 
     mock.shutdown().await;
     // Shutdown ends them without any response: the client sees an error, not a status.
@@ -188,13 +136,7 @@ async fn hang_sends_nothing_until_shutdown() {
 async fn delays_before_headers_and_between_events() {
     let mock = MockProvider::start().await.unwrap();
     let start = tokio::time::Instant::now();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[("x-mock-delay-ms", "1500")],
-        &json!({}),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[("x-mock-delay-ms", "1500")], &json!({})).await;
     assert!(start.elapsed() >= Duration::from_millis(1500));
     assert_eq!(response.status(), 200);
 
@@ -209,22 +151,14 @@ async fn delays_before_headers_and_between_events() {
 /// Sends a stream request with `x-mock-abort-after: 2` and returns what arrived before
 /// the error.
 async fn events_before_abort(client: HttpClient, mock: &MockProvider) -> String {
-    let req = request(
-        mock,
-        "POST",
-        "/v1/chat/completions",
-        &[("x-mock-abort-after", "2")],
-        &stream_request(),
-    );
+    let req = request(mock, "POST", "/v1/chat/completions", &[("x-mock-abort-after", "2")], &stream_request());
     let response = client.request(req).await.unwrap();
     assert_eq!(response.status(), 200);
     let mut body = response.into_body();
     let mut buf = String::new();
     loop {
         match body.frame().await {
-            Some(Ok(frame)) => {
-                buf.push_str(std::str::from_utf8(&frame.into_data().unwrap()).unwrap())
-            }
+            Some(Ok(frame)) => buf.push_str(std::str::from_utf8(&frame.into_data().unwrap()).unwrap()),
             Some(Err(_)) => return buf,
             None => panic!("stream ended cleanly after {buf:?}"),
         }
@@ -243,13 +177,7 @@ async fn abort_after_ends_the_stream_with_an_error() {
 #[tokio::test]
 async fn status_gives_an_error_in_the_endpoint_shape() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[("x-mock-status", "429")],
-        &stream_request(),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[("x-mock-status", "429")], &stream_request()).await;
     assert_eq!(response.status(), 429);
     assert_eq!(response.headers()["retry-after"], "0");
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -259,13 +187,7 @@ async fn status_gives_an_error_in_the_endpoint_shape() {
     assert_eq!(body["error"]["param"], Value::Null);
     assert!(body["error"]["type"].is_string() && body["error"]["code"].is_string());
 
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[("x-mock-status", "500")],
-        &json!({}),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[("x-mock-status", "500")], &json!({})).await;
     assert_eq!(response.status(), 500);
     assert!(!response.headers().contains_key("retry-after"));
     assert_eq!(json(response).await["error"]["type"], "server_error");
@@ -282,13 +204,8 @@ async fn unknown_path_is_a_404() {
 #[tokio::test]
 async fn body_bytes_pads_the_answer() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[("x-mock-body-bytes", "100000")],
-        &json!({"model": "m"}),
-    )
-    .await;
+    let response =
+        post(&mock, "/v1/chat/completions", &[("x-mock-body-bytes", "100000")], &json!({"model": "m"})).await;
     assert_eq!(response.headers()["content-length"], "100000");
     let body = text(response).await;
     assert_eq!(body.len(), 100_000);
@@ -316,34 +233,20 @@ fn the_binary_prints_its_address_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("listening ")
-        .unwrap()
-        .to_owned();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim_end().strip_prefix("listening ").unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{line:?}");
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let status = runtime.block_on(async {
         let req = http::Request::post(format!("{url}/v1/chat/completions"))
-            .body(http_body_util::Full::new(bytes::Bytes::from_static(
-                b"{\"model\":\"m\"}",
-            )))
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{\"model\":\"m\"}")))
             .unwrap();
         client().request(req).await.unwrap().status()
     });
     assert_eq!(status, 200);
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     assert!(child.wait().unwrap().success());
 }

@@ -35,21 +35,12 @@ async fn generate_content() {
 async fn stream_generate_content_sse() {
     let mock = MockProvider::start().await.unwrap();
     let path = "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse";
-    let headers = [
-        ("x-mock-thoughts-tokens", "6"),
-        ("x-mock-completion-tokens", "20"),
-    ];
+    let headers = [("x-mock-thoughts-tokens", "6"), ("x-mock-completion-tokens", "20")];
     let events = sse(post(&mock, path, &headers, &contents()).await).await;
     assert_eq!(events.len(), 5);
     let chunks: Vec<Value> = events.iter().map(Event::json).collect();
-    let text: String = chunks
-        .iter()
-        .map(|c| {
-            c["candidates"][0]["content"]["parts"][0]["text"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let text: String =
+        chunks.iter().map(|c| c["candidates"][0]["content"]["parts"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(text, TEXT);
     for chunk in &chunks {
         assert_eq!(chunk["usageMetadata"]["promptTokenCount"], 10);

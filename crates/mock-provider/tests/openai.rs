@@ -25,13 +25,7 @@ fn chat_request(stream: bool, include_usage: Option<bool>) -> Value {
 #[tokio::test]
 async fn chat_completion() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[],
-        &chat_request(false, None),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[], &chat_request(false, None)).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     assert_eq!(response.headers()["x-request-id"], "req_mock_1");
@@ -65,16 +59,7 @@ async fn chat_completion_with_steered_text_and_usage() {
         ("x-mock-completion-tokens", "30"),
         ("x-mock-cached-tokens", "100"),
     ];
-    let body = json(
-        post(
-            &mock,
-            "/v1/chat/completions",
-            &headers,
-            &chat_request(false, None),
-        )
-        .await,
-    )
-    .await;
+    let body = json(post(&mock, "/v1/chat/completions", &headers, &chat_request(false, None)).await).await;
     assert_eq!(body["choices"][0]["message"]["content"], "custom answer");
     assert_eq!(body["usage"]["prompt_tokens"], 120);
     assert_eq!(body["usage"]["completion_tokens"], 30);
@@ -85,13 +70,7 @@ async fn chat_completion_with_steered_text_and_usage() {
 #[tokio::test]
 async fn chat_stream_without_usage() {
     let mock = MockProvider::start().await.unwrap();
-    let response = post(
-        &mock,
-        "/v1/chat/completions",
-        &[],
-        &chat_request(true, None),
-    )
-    .await;
+    let response = post(&mock, "/v1/chat/completions", &[], &chat_request(true, None)).await;
     assert_eq!(response.headers()["openai-processing-ms"], "1");
     let events = sse(response).await;
 
@@ -102,19 +81,10 @@ async fn chat_stream_without_usage() {
     for chunk in &chunks {
         assert_eq!(chunk["object"], "chat.completion.chunk");
         assert_eq!(chunk["model"], "gpt-4o-mini");
-        assert!(
-            chunk.get("usage").is_none(),
-            "usage key without include_usage: {chunk}"
-        );
+        assert!(chunk.get("usage").is_none(), "usage key without include_usage: {chunk}");
     }
-    assert_eq!(
-        chunks[0]["choices"][0]["delta"],
-        json!({"role": "assistant", "content": ""})
-    );
-    let text: String = chunks[1..6]
-        .iter()
-        .map(|c| c["choices"][0]["delta"]["content"].as_str().unwrap())
-        .collect();
+    assert_eq!(chunks[0]["choices"][0]["delta"], json!({"role": "assistant", "content": ""}));
+    let text: String = chunks[1..6].iter().map(|c| c["choices"][0]["delta"]["content"].as_str().unwrap()).collect();
     assert_eq!(text, TEXT);
     assert_eq!(chunks[6]["choices"][0]["delta"], json!({}));
     assert_eq!(chunks[6]["choices"][0]["finish_reason"], "stop");
@@ -124,14 +94,7 @@ async fn chat_stream_without_usage() {
 async fn chat_stream_with_usage() {
     let mock = MockProvider::start().await.unwrap();
     let headers = [("x-mock-chunks", "2"), ("x-mock-completion-tokens", "9")];
-    let events = sse(post(
-        &mock,
-        "/v1/chat/completions",
-        &headers,
-        &chat_request(true, Some(true)),
-    )
-    .await)
-    .await;
+    let events = sse(post(&mock, "/v1/chat/completions", &headers, &chat_request(true, Some(true))).await).await;
     assert_eq!(events.last().unwrap().data, "[DONE]");
     let chunks: Vec<Value> = events[..events.len() - 1].iter().map(Event::json).collect();
     // role, 2 content, finish, usage
@@ -149,19 +112,10 @@ async fn chat_stream_with_usage() {
 #[tokio::test]
 async fn chat_stream_with_include_usage_false_has_no_usage_key() {
     let mock = MockProvider::start().await.unwrap();
-    let events = sse(post(
-        &mock,
-        "/v1/chat/completions",
-        &[],
-        &chat_request(true, Some(false)),
-    )
-    .await)
-    .await;
+    let events = sse(post(&mock, "/v1/chat/completions", &[], &chat_request(true, Some(false))).await).await;
     let chunks: Vec<Value> = events[..events.len() - 1].iter().map(Event::json).collect();
     assert!(chunks.iter().all(|c| c.get("usage").is_none()));
-    assert!(chunks
-        .iter()
-        .all(|c| !c["choices"].as_array().unwrap().is_empty()));
+    assert!(chunks.iter().all(|c| !c["choices"].as_array().unwrap().is_empty()));
 }
 
 #[tokio::test]
@@ -193,10 +147,7 @@ async fn chat_with_tools_calls_the_first_tool() {
         .filter_map(|c| c["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"].as_str())
         .collect();
     assert_eq!(arguments, "{}");
-    assert_eq!(
-        chunks.last().unwrap()["choices"][0]["finish_reason"],
-        "tool_calls"
-    );
+    assert_eq!(chunks.last().unwrap()["choices"][0]["finish_reason"], "tool_calls");
 }
 
 #[tokio::test]
@@ -206,19 +157,13 @@ async fn legacy_completions() {
     let body = json(post(&mock, "/v1/completions", &[], &request).await).await;
     assert_eq!(body["object"], "text_completion");
     assert_eq!(body["choices"][0]["text"], TEXT);
-    assert_eq!(
-        body["usage"],
-        json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15})
-    );
+    assert_eq!(body["usage"], json!({"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}));
 
     let request = json!({"model": "m", "prompt": "p", "stream": true, "stream_options": {"include_usage": true}});
     let events = sse(post(&mock, "/v1/completions", &[], &request).await).await;
     assert_eq!(events.last().unwrap().data, "[DONE]");
     let chunks: Vec<Value> = events[..events.len() - 1].iter().map(Event::json).collect();
-    let text: String = chunks
-        .iter()
-        .filter_map(|c| c["choices"][0]["text"].as_str())
-        .collect();
+    let text: String = chunks.iter().filter_map(|c| c["choices"][0]["text"].as_str()).collect();
     assert_eq!(text, TEXT);
     assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 15);
 }
@@ -231,30 +176,15 @@ async fn embeddings_one_per_input() {
     assert_eq!(body["object"], "list");
     assert_eq!(body["model"], "text-embedding-3-small");
     assert_eq!(body["data"].as_array().unwrap().len(), 2);
-    assert_eq!(
-        body["data"][1],
-        json!({"object": "embedding", "index": 1, "embedding": [0.1, 0.2, 0.3]})
-    );
-    assert_eq!(
-        body["usage"],
-        json!({"prompt_tokens": 10, "total_tokens": 10})
-    );
+    assert_eq!(body["data"][1], json!({"object": "embedding", "index": 1, "embedding": [0.1, 0.2, 0.3]}));
+    assert_eq!(body["usage"], json!({"prompt_tokens": 10, "total_tokens": 10}));
 }
 
 #[tokio::test]
 async fn responses_api() {
     let mock = MockProvider::start().await.unwrap();
     let headers = [("x-mock-cached-tokens", "3")];
-    let body = json(
-        post(
-            &mock,
-            "/v1/responses",
-            &headers,
-            &json!({"model": "gpt-4o", "input": "hi"}),
-        )
-        .await,
-    )
-    .await;
+    let body = json(post(&mock, "/v1/responses", &headers, &json!({"model": "gpt-4o", "input": "hi"})).await).await;
     assert_eq!(body["id"], "resp_mock");
     assert_eq!(body["object"], "response");
     assert_eq!(body["status"], "completed");
@@ -274,13 +204,7 @@ async fn responses_api() {
     let names: Vec<&str> = events.iter().map(|e| e.name.as_deref().unwrap()).collect();
     assert_eq!(names.first(), Some(&"response.created"));
     assert_eq!(names.last(), Some(&"response.completed"));
-    assert_eq!(
-        names
-            .iter()
-            .filter(|n| **n == "response.output_text.delta")
-            .count(),
-        5
-    );
+    assert_eq!(names.iter().filter(|n| **n == "response.output_text.delta").count(), 5);
     for (i, event) in events.iter().enumerate() {
         let data = event.json();
         assert_eq!(data["type"], event.name.as_deref().unwrap());
@@ -293,10 +217,7 @@ async fn responses_api() {
 #[tokio::test]
 async fn models_list() {
     let mock = MockProvider::start().await.unwrap();
-    let response = client()
-        .request(request(&mock, "GET", "/v1/models", &[], &Value::Null))
-        .await
-        .unwrap();
+    let response = client().request(request(&mock, "GET", "/v1/models", &[], &Value::Null)).await.unwrap();
     let body = json(response).await;
     assert_eq!(body["object"], "list");
     assert_eq!(
@@ -310,13 +231,7 @@ async fn serves_h2c() {
     let mock = MockProvider::start().await.unwrap();
     let client = h2c_client();
     let response = client
-        .request(request(
-            &mock,
-            "POST",
-            "/v1/chat/completions",
-            &[],
-            &chat_request(true, Some(true)),
-        ))
+        .request(request(&mock, "POST", "/v1/chat/completions", &[], &chat_request(true, Some(true))))
         .await
         .unwrap();
     assert_eq!(response.version(), http::Version::HTTP_2);

@@ -8,7 +8,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 use hyper::body::Incoming;
 
-use crate::tap::TapBody;
+use crate::tap::{BoxError, TapBody};
 
 /// A gateway-made body (errors), a provider body observed for the log, or a provider body
 /// passed through untouched (no log kept).
@@ -26,18 +26,13 @@ impl ProxyBody {
 
 impl Body for ProxyBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         match self.get_mut() {
-            ProxyBody::Full(b) => Pin::new(b)
-                .poll_frame(cx)
-                .map(|f| f.map(|r| r.map_err(|never| match never {}))),
+            ProxyBody::Full(b) => Pin::new(b).poll_frame(cx).map(|f| f.map(|r| r.map_err(|never| match never {}))),
             ProxyBody::Tap(b) => Pin::new(b).poll_frame(cx),
-            ProxyBody::Plain(b) => Pin::new(b).poll_frame(cx),
+            ProxyBody::Plain(b) => Pin::new(b).poll_frame(cx).map_err(Into::into),
         }
     }
 

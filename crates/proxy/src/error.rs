@@ -40,9 +40,9 @@ pub enum ProxyError {
 impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ProxyError::UnknownAccount(_)
-            | ProxyError::UnknownGateway(_)
-            | ProxyError::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            ProxyError::UnknownAccount(_) | ProxyError::UnknownGateway(_) | ProxyError::UnknownProvider(_) => {
+                StatusCode::NOT_FOUND
+            }
             ProxyError::BadPath(_)
             | ProxyError::BadHeader { .. }
             | ProxyError::BadBody(_)
@@ -144,8 +144,7 @@ mod tests {
         assert_eq!(e.status(), 504);
         let v: serde_json::Value = serde_json::from_slice(&e.body(ProviderFormat::Openai)).unwrap();
         assert_eq!(v["error"]["code"], "upstream_timeout");
-        let v: serde_json::Value =
-            serde_json::from_slice(&e.body(ProviderFormat::Anthropic)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&e.body(ProviderFormat::Anthropic)).unwrap();
         assert_eq!(v["type"], "error");
         assert_eq!(v["error"]["type"], "timeout_error");
         let v: serde_json::Value = serde_json::from_slice(&e.body(ProviderFormat::Gemini)).unwrap();

@@ -23,20 +23,8 @@ pub struct LogContext {
 }
 
 impl LogContext {
-    pub fn new(
-        sink: Arc<dyn LogSink>,
-        pricing: Arc<PriceTable>,
-        clock: Arc<dyn Clock>,
-        max_body_bytes: usize,
-    ) -> Self {
-        Self {
-            sink,
-            pricing,
-            clock,
-            max_body_bytes,
-            in_flight: AtomicUsize::new(0),
-            idle: Notify::new(),
-        }
+    pub fn new(sink: Arc<dyn LogSink>, pricing: Arc<PriceTable>, clock: Arc<dyn Clock>, max_body_bytes: usize) -> Self {
+        Self { sink, pricing, clock, max_body_bytes, in_flight: AtomicUsize::new(0), idle: Notify::new() }
     }
 
     /// Exchanges not finished yet.
@@ -95,16 +83,7 @@ impl Exchange {
         ctx: Arc<LogContext>,
     ) -> Self {
         ctx.begin();
-        Self {
-            record,
-            started,
-            op,
-            custom_cost: None,
-            collect_payload: true,
-            collect_log,
-            ctx,
-            finished: false,
-        }
+        Self { record, started, op, custom_cost: None, collect_payload: true, collect_log, ctx, finished: false }
     }
 
     /// Completes the record with the response's payload, usage and outcome, and submits it.
@@ -116,11 +95,7 @@ impl Exchange {
     pub(crate) fn fail(mut self, status: u16, error: String, response_body: bytes::Bytes) {
         self.record.status_code = status;
         self.record.response_content_type = Some("application/json".into());
-        let response = Payload {
-            size: response_body.len() as u64,
-            body: Some(response_body),
-            truncated: false,
-        };
+        let response = Payload { size: response_body.len() as u64, body: Some(response_body), truncated: false };
         self.complete(response, UsageAcc::default(), Some(error));
     }
 
@@ -138,24 +113,14 @@ impl Exchange {
                     record.custom_cost = true;
                     custom.cost(&record.usage)
                 }
-                None => ctx
-                    .pricing
-                    .cost(&record.provider, &record.model, &record.usage),
+                None => ctx.pricing.cost(&record.provider, &record.model, &record.usage),
             };
             record.success = (200..300).contains(&record.status_code) && error.is_none();
             record.error = error.or(record.error.take());
             record.response = response;
             if !self.collect_payload {
-                record.request = Payload {
-                    body: None,
-                    truncated: false,
-                    ..record.request
-                };
-                record.response = Payload {
-                    body: None,
-                    truncated: false,
-                    ..record.response
-                };
+                record.request = Payload { body: None, truncated: false, ..record.request };
+                record.response = Payload { body: None, truncated: false, ..record.response };
             }
             if let Err(e) = ctx.sink.submit(record) {
                 // Counted by the sink and reported in aggregate; one line per record would flood.

@@ -47,26 +47,15 @@ impl Gateways {
             inner.accounts.insert(a.id.clone(), a.name.clone());
         }
         for g in gateways {
-            let settings = GatewaySettings {
-                account_id: g.account.clone(),
-                id: g.id.clone(),
-                collect_logs: g.collect_logs,
-            };
-            inner
-                .gateways
-                .entry(g.account.clone())
-                .or_default()
-                .insert(g.id.clone(), Arc::new(settings));
+            let settings =
+                GatewaySettings { account_id: g.account.clone(), id: g.id.clone(), collect_logs: g.collect_logs };
+            inner.gateways.entry(g.account.clone()).or_default().insert(g.id.clone(), Arc::new(settings));
         }
         Self(Arc::new(RwLock::new(inner)))
     }
 
     /// The gateway's settings, creating `default` on first use in a known account.
-    pub fn resolve(
-        &self,
-        account: &str,
-        gateway: &str,
-    ) -> Result<Arc<GatewaySettings>, ProxyError> {
+    pub fn resolve(&self, account: &str, gateway: &str) -> Result<Arc<GatewaySettings>, ProxyError> {
         {
             let inner = self.0.read().unwrap_or_else(|e| e.into_inner());
             if let Some(g) = inner.gateways.get(account).and_then(|gws| gws.get(gateway)) {
@@ -109,11 +98,7 @@ impl Gateways {
     /// Adds or replaces a gateway (the admin API calls this when gateways change).
     pub fn upsert(&self, settings: GatewaySettings) {
         let mut inner = self.0.write().unwrap_or_else(|e| e.into_inner());
-        inner
-            .gateways
-            .entry(settings.account_id.clone())
-            .or_default()
-            .insert(settings.id.clone(), Arc::new(settings));
+        inner.gateways.entry(settings.account_id.clone()).or_default().insert(settings.id.clone(), Arc::new(settings));
     }
 
     pub fn remove(&self, account: &str, gateway: &str) {
@@ -130,21 +115,9 @@ mod tests {
 
     #[test]
     fn default_is_created_on_first_use_in_known_accounts_only() {
-        let g = Gateways::from_config(
-            &[AccountConfig {
-                id: "acc".into(),
-                name: None,
-            }],
-            &[],
-        );
+        let g = Gateways::from_config(&[AccountConfig { id: "acc".into(), name: None }], &[]);
         assert!(g.resolve("acc", "default").unwrap().collect_logs);
-        assert!(matches!(
-            g.resolve("acc", "other"),
-            Err(ProxyError::UnknownGateway(_))
-        ));
-        assert!(matches!(
-            g.resolve("nope", "default"),
-            Err(ProxyError::UnknownAccount(_))
-        ));
+        assert!(matches!(g.resolve("acc", "other"), Err(ProxyError::UnknownGateway(_))));
+        assert!(matches!(g.resolve("nope", "default"), Err(ProxyError::UnknownAccount(_))));
     }
 }

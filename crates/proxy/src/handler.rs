@@ -50,10 +50,9 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
         Err(e) => return error_response(&e, ProviderFormat::Openai, None),
     };
     let format = match route.target {
-        Target::Provider { provider, .. } => state
-            .providers
-            .get(provider)
-            .map_or(ProviderFormat::Openai, |p| p.format()),
+        Target::Provider { provider, .. } => {
+            state.providers.get(provider).map_or(ProviderFormat::Openai, |p| p.format())
+        }
         Target::Compat { .. } => ProviderFormat::Openai,
     };
     let gateway = match state.gateways.resolve(route.account, route.gateway) {
@@ -85,8 +84,7 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
         user_agent: header_text(&parts.headers, USER_AGENT),
         ..LogRecord::default()
     };
-    let mut exchange =
-        Exchange::begin(record, started, op, gateway.collect_logs, state.log.clone());
+    let mut exchange = Exchange::begin(record, started, op, gateway.collect_logs, state.log.clone());
 
     let options = match parse_aig(&parts.headers) {
         Ok(o) => o,
@@ -102,10 +100,7 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
     };
     let body = match read {
         Ok(collected) => collected.to_bytes(),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             return fail(exchange, &ProxyError::BodyTooLarge { limit }, format);
         }
         Err(e) => return fail(exchange, &ProxyError::RequestBody(e.to_string()), format),
@@ -117,9 +112,7 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
     };
     let format = prepared.provider.format_for(&route.target);
 
-    let timeout_ms = options
-        .request_timeout_ms
-        .unwrap_or(state.upstream_timeout_ms);
+    let timeout_ms = options.request_timeout_ms.unwrap_or(state.upstream_timeout_ms);
     let upstream = state.client.request(prepared.request);
     let response = match tokio::time::timeout(Duration::from_millis(timeout_ms), upstream).await {
         Ok(Ok(response)) => response,
@@ -128,15 +121,9 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
             tracing::warn!(provider = provider_name, error = %error, "upstream request failed");
             return fail(exchange, &error, format);
         }
-        Err(_) => {
-            return fail(
-                exchange,
-                &ProxyError::UpstreamTimeout { ms: timeout_ms },
-                format,
-            )
-        }
+        Err(_) => return fail(exchange, &ProxyError::UpstreamTimeout { ms: timeout_ms }, format),
     };
-    respond(exchange, response, prepared.strip_usage, &options)
+    respond(exchange, response, prepared.strip_usage, &options, Duration::from_millis(state.upstream_timeout_ms))
 }
 
 /// The request for the provider, and what the response handling needs to know.
@@ -178,37 +165,22 @@ fn prepare(
     let mut json = parse_json_body(&parts.headers, &body);
     let (provider, url) = match *target {
         Target::Provider { provider, rest } => {
-            let p = state
-                .providers
-                .get(provider)
-                .ok_or_else(|| ProxyError::UnknownProvider(provider.to_string()))?;
+            let p = state.providers.get(provider).ok_or_else(|| ProxyError::UnknownProvider(provider.to_string()))?;
             let url = p.adapter.upstream_url(&p.base_url, rest)?;
             (p.clone(), url)
         }
         Target::Compat { rest } => {
             if exchange.op != Operation::ChatCompletions || rest != "chat/completions" {
-                return Err(ProxyError::BadPath(
-                    "the compat endpoint serves chat/completions only".into(),
-                ));
+                return Err(ProxyError::BadPath("the compat endpoint serves chat/completions only".into()));
             }
-            let model = json
-                .as_ref()
-                .and_then(|v| v.get("model"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let Some((provider, model)) = model
-                .split_once('/')
-                .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-            else {
+            let model = json.as_ref().and_then(|v| v.get("model")).and_then(Value::as_str).unwrap_or("");
+            let Some((provider, model)) = model.split_once('/').filter(|(p, m)| !p.is_empty() && !m.is_empty()) else {
                 return Err(ProxyError::BadBody(format!(
                     "compat requests name the model as \"provider/model\", for example \"openai/gpt-4o-mini\"; got {model:?}"
                 )));
             };
-            let p = state
-                .providers
-                .get(provider)
-                .ok_or_else(|| ProxyError::UnknownProvider(provider.to_string()))?
-                .clone();
+            let p =
+                state.providers.get(provider).ok_or_else(|| ProxyError::UnknownProvider(provider.to_string()))?.clone();
             let model = model.to_string();
             if let Some(v) = json.as_mut() {
                 v["model"] = Value::String(model);
@@ -226,13 +198,8 @@ fn prepare(
         .map(str::to_string)
         .or_else(|| provider.adapter.model_from_path(&rest))
         .unwrap_or_default();
-    let wants_stream = json
-        .as_ref()
-        .and_then(|v| v.get("stream"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    exchange.record.stream =
-        wants_stream || exchange.op == (Operation::GeminiGenerate { stream: true });
+    let wants_stream = json.as_ref().and_then(|v| v.get("stream")).and_then(Value::as_bool).unwrap_or(false);
+    exchange.record.stream = wants_stream || exchange.op == (Operation::GeminiGenerate { stream: true });
 
     // OpenAI-style streams report usage only when asked; ask, and hide it from the caller again.
     // Only when a record will be kept, and only of providers that accept the option.
@@ -240,18 +207,13 @@ fn prepare(
     let mut strip_usage = false;
     let asks_usage = wants_stream
         && exchange.collect_log
-        && matches!(
-            exchange.op,
-            Operation::ChatCompletions | Operation::Completions
-        )
+        && matches!(exchange.op, Operation::ChatCompletions | Operation::Completions)
         && provider.inject_stream_usage
         && provider.adapter.accepts_stream_usage(parts.uri.query());
     if asks_usage {
         if let Some(Value::Object(body)) = json.as_mut() {
             if !include_usage_requested(body) {
-                let options = body
-                    .entry("stream_options")
-                    .or_insert_with(|| Value::Object(Default::default()));
+                let options = body.entry("stream_options").or_insert_with(|| Value::Object(Default::default()));
                 if let Value::Object(o) = options {
                     o.insert("include_usage".into(), Value::Bool(true));
                 } else {
@@ -263,9 +225,7 @@ fn prepare(
         }
     }
     let upstream_body = match (&json, changed) {
-        (Some(v), true) => {
-            Bytes::from(serde_json::to_vec(v).map_err(|e| ProxyError::BadBody(e.to_string()))?)
-        }
+        (Some(v), true) => Bytes::from(serde_json::to_vec(v).map_err(|e| ProxyError::BadBody(e.to_string()))?),
         _ => body.clone(),
     };
     exchange.record.request = capture(&body, state.log.max_body_bytes);
@@ -275,27 +235,17 @@ fn prepare(
         None => url,
     };
     let mut builder = Request::builder().method(parts.method.clone()).uri(url);
-    let headers = builder
-        .headers_mut()
-        .ok_or_else(|| ProxyError::BadPath("invalid upstream URL".into()))?;
+    let headers = builder.headers_mut().ok_or_else(|| ProxyError::BadPath("invalid upstream URL".into()))?;
     for (name, value) in &parts.headers {
         if forward_request_header(name) {
             headers.append(name.clone(), value.clone());
         }
     }
-    if !provider
-        .adapter
-        .caller_has_key(&parts.headers, parts.uri.query())
-    {
+    if !provider.adapter.caller_has_key(&parts.headers, parts.uri.query()) {
         let compat = matches!(target, Target::Compat { .. });
         // OpenAI-compatible endpoints take the key as a bearer token, whatever the provider.
-        let header = provider.api_key.as_deref().and_then(|k| {
-            if compat {
-                bearer(k)
-            } else {
-                provider.adapter.key_header(k)
-            }
-        });
+        let header =
+            provider.api_key.as_deref().and_then(|k| if compat { bearer(k) } else { provider.adapter.key_header(k) });
         if let Some((name, value)) = header {
             headers.insert(name, value);
         }
@@ -306,11 +256,7 @@ fn prepare(
     let request = builder
         .body(Full::new(upstream_body))
         .map_err(|e| ProxyError::BadPath(format!("cannot build the upstream request: {e}")))?;
-    Ok(Prepared {
-        request,
-        provider,
-        strip_usage,
-    })
+    Ok(Prepared { request, provider, strip_usage })
 }
 
 /// The JSON body, when the request has one.
@@ -318,10 +264,7 @@ fn parse_json_body(headers: &HeaderMap, body: &Bytes) -> Option<Value> {
     if body.is_empty() {
         return None;
     }
-    let declared_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
+    let declared_json = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
     let looks_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if !(declared_json || looks_json) {
         return None;
@@ -330,19 +273,12 @@ fn parse_json_body(headers: &HeaderMap, body: &Bytes) -> Option<Value> {
 }
 
 fn include_usage_requested(v: &serde_json::Map<String, Value>) -> bool {
-    v.get("stream_options")
-        .and_then(|o| o.get("include_usage"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    v.get("stream_options").and_then(|o| o.get("include_usage")).and_then(Value::as_bool).unwrap_or(false)
 }
 
 fn capture(body: &Bytes, cap: usize) -> Payload {
     let kept = body.slice(..body.len().min(cap));
-    Payload {
-        truncated: kept.len() < body.len(),
-        size: body.len() as u64,
-        body: Some(kept),
-    }
+    Payload { truncated: kept.len() < body.len(), size: body.len() as u64, body: Some(kept) }
 }
 
 fn respond(
@@ -350,15 +286,12 @@ fn respond(
     response: Response<Incoming>,
     strip_usage: bool,
     options: &AigOptions,
+    idle_timeout: Duration,
 ) -> Response<ProxyBody> {
     let (parts, body) = response.into_parts();
     exchange.record.status_code = parts.status.as_u16();
     exchange.record.response_content_type = header_text(&parts.headers, CONTENT_TYPE);
-    let is_sse = exchange
-        .record
-        .response_content_type
-        .as_deref()
-        .is_some_and(|ct| ct.starts_with("text/event-stream"));
+    let is_sse = exchange.record.response_content_type.as_deref().is_some_and(|ct| ct.starts_with("text/event-stream"));
     let rewrites = is_sse && strip_usage;
 
     let mut builder = Response::builder().status(parts.status);
@@ -372,20 +305,14 @@ fn respond(
     }
     let body = if exchange.collect_log && !body.is_end_stream() {
         let sse = is_sse.then(|| SseScanner::new(exchange.op, strip_usage));
-        ProxyBody::Tap(TapBody::new(body, exchange, sse))
+        ProxyBody::Tap(TapBody::new(body, exchange, sse, idle_timeout))
     } else {
         // No log, or nothing to stream (HEAD, 204, 304): the record is complete now.
-        let empty = Payload {
-            body: Some(Bytes::new()),
-            size: 0,
-            truncated: false,
-        };
+        let empty = Payload { body: Some(Bytes::new()), size: 0, truncated: false };
         exchange.finish(empty, Default::default(), None);
         ProxyBody::Plain(body)
     };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| Response::new(ProxyBody::full(Bytes::new())))
+    builder.body(body).unwrap_or_else(|_| Response::new(ProxyBody::full(Bytes::new())))
 }
 
 fn add_gateway_headers(headers: &mut HeaderMap, exchange: &Exchange, options: &AigOptions) {
@@ -395,11 +322,7 @@ fn add_gateway_headers(headers: &mut HeaderMap, exchange: &Exchange, options: &A
         }
     }
     headers.insert("cf-aig-step", HeaderValue::from(exchange.record.step));
-    if let Some(v) = options
-        .event_id
-        .as_deref()
-        .and_then(|e| HeaderValue::from_str(e).ok())
-    {
+    if let Some(v) = options.event_id.as_deref().and_then(|e| HeaderValue::from_str(e).ok()) {
         headers.insert("cf-aig-event-id", v);
     }
 }
@@ -411,10 +334,7 @@ fn fail(exchange: Exchange, error: &ProxyError, format: ProviderFormat) -> Respo
     add_gateway_headers(
         &mut headers,
         &exchange,
-        &AigOptions {
-            event_id: exchange.record.event_id.clone(),
-            ..Default::default()
-        },
+        &AigOptions { event_id: exchange.record.event_id.clone(), ..Default::default() },
     );
     let status = error.status();
     exchange.fail(status.as_u16(), error.to_string(), body.clone());
@@ -422,43 +342,26 @@ fn fail(exchange: Exchange, error: &ProxyError, format: ProviderFormat) -> Respo
 }
 
 /// Answers with `error` when no gateway (and so no log) is known.
-fn error_response(
-    error: &ProxyError,
-    format: ProviderFormat,
-    headers: Option<HeaderMap>,
-) -> Response<ProxyBody> {
-    build_error(
-        error.status(),
-        error.body(format),
-        headers.unwrap_or_default(),
-    )
+fn error_response(error: &ProxyError, format: ProviderFormat, headers: Option<HeaderMap>) -> Response<ProxyBody> {
+    build_error(error.status(), error.body(format), headers.unwrap_or_default())
 }
 
 fn build_error(status: http::StatusCode, body: Bytes, headers: HeaderMap) -> Response<ProxyBody> {
     let mut response = Response::new(ProxyBody::full(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
 fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
 }
 
 /// A connect error's text without anything of the request (URLs may carry keys in queries).
 fn connect_error_text(e: &hyper_util::client::legacy::Error) -> String {
     use std::error::Error as _;
-    let mut text = if e.is_connect() {
-        "connection failed".to_string()
-    } else {
-        "request failed".to_string()
-    };
+    let mut text = if e.is_connect() { "connection failed".to_string() } else { "request failed".to_string() };
     let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");

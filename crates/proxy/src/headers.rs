@@ -28,29 +28,20 @@ pub(crate) fn parse_aig(headers: &HeaderMap) -> Result<AigOptions, ProxyError> {
     }
     if let Some(v) = text(headers, "cf-aig-custom-cost")? {
         let cost: CustomCost = serde_json::from_str(v).map_err(|e| {
-            bad(
-                "cf-aig-custom-cost",
-                format!("expected {{\"per_token_in\": number, \"per_token_out\": number}}: {e}"),
-            )
+            bad("cf-aig-custom-cost", format!("expected {{\"per_token_in\": number, \"per_token_out\": number}}: {e}"))
         })?;
         if !(cost.per_token_in >= 0.0
             && cost.per_token_out >= 0.0
             && cost.per_token_in.is_finite()
             && cost.per_token_out.is_finite())
         {
-            return Err(bad(
-                "cf-aig-custom-cost",
-                "prices must be non-negative numbers".into(),
-            ));
+            return Err(bad("cf-aig-custom-cost", "prices must be non-negative numbers".into()));
         }
         o.custom_cost = Some(cost);
     }
-    o.collect_log = text(headers, "cf-aig-collect-log")?
-        .map(|v| boolean("cf-aig-collect-log", v))
-        .transpose()?;
-    o.collect_payload = text(headers, "cf-aig-collect-log-payload")?
-        .map(|v| boolean("cf-aig-collect-log-payload", v))
-        .transpose()?;
+    o.collect_log = text(headers, "cf-aig-collect-log")?.map(|v| boolean("cf-aig-collect-log", v)).transpose()?;
+    o.collect_payload =
+        text(headers, "cf-aig-collect-log-payload")?.map(|v| boolean("cf-aig-collect-log-payload", v)).transpose()?;
     if let Some(v) = text(headers, "cf-aig-event-id")? {
         if v.is_empty() || v.len() > 256 {
             return Err(bad("cf-aig-event-id", "must be 1 to 256 characters".into()));
@@ -58,17 +49,12 @@ pub(crate) fn parse_aig(headers: &HeaderMap) -> Result<AigOptions, ProxyError> {
         o.event_id = Some(v.to_string());
     }
     if let Some(v) = text(headers, "cf-aig-request-timeout")? {
-        let ms: u64 = v.trim().parse().map_err(|_| {
-            bad(
-                "cf-aig-request-timeout",
-                "expected milliseconds as a whole number".into(),
-            )
-        })?;
+        let ms: u64 = v
+            .trim()
+            .parse()
+            .map_err(|_| bad("cf-aig-request-timeout", "expected milliseconds as a whole number".into()))?;
         if ms == 0 {
-            return Err(bad(
-                "cf-aig-request-timeout",
-                "must be at least 1 ms".into(),
-            ));
+            return Err(bad("cf-aig-request-timeout", "must be at least 1 ms".into()));
         }
         o.request_timeout_ms = Some(ms);
     }
@@ -80,13 +66,7 @@ fn bad(name: &'static str, reason: String) -> ProxyError {
 }
 
 fn text<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<Option<&'a str>, ProxyError> {
-    headers
-        .get(name)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| bad(name, "not valid visible ASCII".into()))
-        })
-        .transpose()
+    headers.get(name).map(|v| v.to_str().map_err(|_| bad(name, "not valid visible ASCII".into()))).transpose()
 }
 
 fn boolean(name: &'static str, v: &str) -> Result<bool, ProxyError> {
@@ -110,12 +90,7 @@ fn metadata(v: &str) -> Result<String, ProxyError> {
             Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                 kept.insert(k, v);
             }
-            _ => {
-                return Err(bad(
-                    name,
-                    format!("value of {k:?} must be a string, number or boolean"),
-                ))
-            }
+            _ => return Err(bad(name, format!("value of {k:?} must be a string, number or boolean"))),
         }
     }
     Ok(Value::Object(kept).to_string())
@@ -163,15 +138,8 @@ mod tests {
 
     #[test]
     fn metadata_keeps_the_first_five_flat_entries() {
-        let o = parse_aig(&with(
-            "cf-aig-metadata",
-            r#"{"a":1,"b":"x","c":true,"d":2,"e":3,"f":4}"#,
-        ))
-        .unwrap();
-        assert_eq!(
-            o.metadata.as_deref(),
-            Some(r#"{"a":1,"b":"x","c":true,"d":2,"e":3}"#)
-        );
+        let o = parse_aig(&with("cf-aig-metadata", r#"{"a":1,"b":"x","c":true,"d":2,"e":3,"f":4}"#)).unwrap();
+        assert_eq!(o.metadata.as_deref(), Some(r#"{"a":1,"b":"x","c":true,"d":2,"e":3}"#));
         assert!(parse_aig(&with("cf-aig-metadata", r#"{"a":{"b":1}}"#)).is_err());
         assert!(parse_aig(&with("cf-aig-metadata", "[1]")).is_err());
         assert!(parse_aig(&with("cf-aig-metadata", "{nope")).is_err());
@@ -179,56 +147,25 @@ mod tests {
 
     #[test]
     fn typed_headers_are_validated() {
-        let o = parse_aig(&with(
-            "cf-aig-custom-cost",
-            r#"{"per_token_in":0.000001,"per_token_out":0.000002}"#,
-        ))
-        .unwrap();
+        let o =
+            parse_aig(&with("cf-aig-custom-cost", r#"{"per_token_in":0.000001,"per_token_out":0.000002}"#)).unwrap();
         assert_eq!(o.custom_cost.unwrap().per_token_out, 0.000002);
         assert!(parse_aig(&with("cf-aig-custom-cost", r#"{"per_token_in":-1}"#)).is_err());
         assert!(parse_aig(&with("cf-aig-custom-cost", r#"{"per_token":1}"#)).is_err());
-        assert_eq!(
-            parse_aig(&with("cf-aig-collect-log", "FALSE"))
-                .unwrap()
-                .collect_log,
-            Some(false)
-        );
+        assert_eq!(parse_aig(&with("cf-aig-collect-log", "FALSE")).unwrap().collect_log, Some(false));
         assert!(parse_aig(&with("cf-aig-collect-log", "nope")).is_err());
-        assert_eq!(
-            parse_aig(&with("cf-aig-request-timeout", "1500"))
-                .unwrap()
-                .request_timeout_ms,
-            Some(1500)
-        );
+        assert_eq!(parse_aig(&with("cf-aig-request-timeout", "1500")).unwrap().request_timeout_ms, Some(1500));
         assert!(parse_aig(&with("cf-aig-request-timeout", "soon")).is_err());
-        assert_eq!(
-            parse_aig(&with("cf-aig-event-id", "evt-1"))
-                .unwrap()
-                .event_id
-                .as_deref(),
-            Some("evt-1")
-        );
+        assert_eq!(parse_aig(&with("cf-aig-event-id", "evt-1")).unwrap().event_id.as_deref(), Some("evt-1"));
     }
 
     #[test]
     fn gateway_headers_and_hop_by_hop_headers_stay_here() {
-        for h in [
-            "cf-aig-metadata",
-            "cf-aig-authorization",
-            "host",
-            "connection",
-            "accept-encoding",
-            "content-length",
-        ] {
+        for h in ["cf-aig-metadata", "cf-aig-authorization", "host", "connection", "accept-encoding", "content-length"]
+        {
             assert!(!forward_request_header(&HeaderName::from_static(h)), "{h}");
         }
-        for h in [
-            "authorization",
-            "x-api-key",
-            "anthropic-version",
-            "openai-organization",
-            "content-type",
-        ] {
+        for h in ["authorization", "x-api-key", "anthropic-version", "openai-organization", "content-type"] {
             assert!(forward_request_header(&HeaderName::from_static(h)), "{h}");
         }
     }

@@ -69,14 +69,8 @@ mod tests {
 
     #[test]
     fn classifies_by_path() {
-        assert_eq!(
-            Operation::classify("chat/completions"),
-            Operation::ChatCompletions
-        );
-        assert_eq!(
-            Operation::classify("v1/chat/completions"),
-            Operation::ChatCompletions
-        );
+        assert_eq!(Operation::classify("chat/completions"), Operation::ChatCompletions);
+        assert_eq!(Operation::classify("v1/chat/completions"), Operation::ChatCompletions);
         assert_eq!(Operation::classify("completions"), Operation::Completions);
         assert_eq!(Operation::classify("v1/messages"), Operation::Messages);
         assert_eq!(Operation::classify("responses"), Operation::Responses);

@@ -25,17 +25,9 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 const CUT_OFF_SETTLE: Duration = Duration::from_secs(2);
 
 /// Serves the data plane on `listener` until `shutdown` resolves, then drains for `grace`.
-pub async fn serve(
-    listener: TcpListener,
-    state: Arc<ProxyState>,
-    shutdown: impl Future<Output = ()>,
-    grace: Duration,
-) {
+pub async fn serve(listener: TcpListener, state: Arc<ProxyState>, shutdown: impl Future<Output = ()>, grace: Duration) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30));
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30));
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
@@ -71,14 +63,8 @@ pub async fn serve(
         }
     }
     drop(listener);
-    tracing::info!(
-        open_connections = connections.len(),
-        "proxy stopping; letting in-flight requests finish"
-    );
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    tracing::info!(open_connections = connections.len(), "proxy stopping; letting in-flight requests finish");
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,
             "in-flight requests outlived the shutdown grace; closing them"
@@ -88,13 +74,7 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
     // h2 streams run on tasks of their own: wait until every admitted exchange has finished its
     // record, so the writer's drain that follows sees them all.
-    if tokio::time::timeout(CUT_OFF_SETTLE, state.log.wait_idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            in_flight = state.log.in_flight(),
-            "requests still unfinished after shutdown"
-        );
+    if tokio::time::timeout(CUT_OFF_SETTLE, state.log.wait_idle()).await.is_err() {
+        tracing::warn!(in_flight = state.log.in_flight(), "requests still unfinished after shutdown");
     }
 }

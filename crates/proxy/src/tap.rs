@@ -2,11 +2,16 @@
 //! arrive; a bounded copy is kept for the log and SSE events are scanned for usage. When the body
 //! ends, fails, or the caller goes away (the body is dropped), the exchange's record is finished.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use aigw_core::Payload;
 use bytes::{Bytes, BytesMut};
+
+/// Errors a response body can end with.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::exchange::Exchange;
@@ -17,6 +22,9 @@ use crate::usage::UsageAcc;
 /// The response body handed to the caller.
 pub struct TapBody<B> {
     inner: B,
+    /// Armed while the provider keeps us waiting; fires after `idle_timeout` of silence.
+    idle: Option<Pin<Box<tokio::time::Sleep>>>,
+    idle_timeout: Duration,
     tap: Option<Box<Tap>>,
 }
 
@@ -33,13 +41,9 @@ struct Tap {
 }
 
 impl<B> TapBody<B> {
-    pub(crate) fn new(inner: B, exchange: Exchange, sse: Option<SseScanner>) -> Self {
+    pub(crate) fn new(inner: B, exchange: Exchange, sse: Option<SseScanner>, idle_timeout: Duration) -> Self {
         // Without payload collection nothing is kept but the tail, for usage.
-        let cap = if exchange.collect_payload {
-            exchange.ctx.max_body_bytes
-        } else {
-            0
-        };
+        let cap = if exchange.collect_payload { exchange.ctx.max_body_bytes } else { 0 };
         let tap = Tap {
             exchange,
             kept: BytesMut::new(),
@@ -50,10 +54,7 @@ impl<B> TapBody<B> {
             usage: UsageAcc::default(),
             cap,
         };
-        Self {
-            inner,
-            tap: Some(Box::new(tap)),
-        }
+        Self { inner, idle: None, idle_timeout, tap: Some(Box::new(tap)) }
     }
 
     fn finish(&mut self, error: Option<String>) {
@@ -93,10 +94,7 @@ impl Tap {
 
     /// The stream ended cleanly; returns the scanner's leftover bytes (strip mode).
     fn on_end(&mut self) -> Option<Bytes> {
-        self.sse
-            .as_mut()
-            .and_then(|sse| sse.finish(&mut self.usage))
-            .filter(|b| !b.is_empty())
+        self.sse.as_mut().and_then(|sse| sse.finish(&mut self.usage)).filter(|b| !b.is_empty())
     }
 
     fn finish(mut self: Box<Self>, error: Option<String>) {
@@ -109,34 +107,43 @@ impl Tap {
                 observe_body(op, &self.kept, &mut self.usage);
             }
         }
-        let response = Payload {
-            body: Some(self.kept.split().freeze()),
-            size: self.size,
-            truncated: self.truncated,
-        };
+        let response = Payload { body: Some(self.kept.split().freeze()), size: self.size, truncated: self.truncated };
         self.exchange.finish(response, self.usage, error);
     }
 }
 
+/// The provider sent nothing for longer than the gateway waits.
+#[derive(Debug, thiserror::Error)]
+#[error("the provider sent nothing for {0} ms")]
+pub struct StreamStalled(u64);
+
 impl<B> Body for TapBody<B>
 where
     B: Body<Data = Bytes> + Unpin,
-    B::Error: std::fmt::Display,
+    B::Error: std::fmt::Display + Into<BoxError>,
 {
     type Data = Bytes;
-    type Error = B::Error;
+    type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         loop {
             let Some(tap) = this.tap.as_mut() else {
                 // Finished: pass through whatever the inner body still says (normally the end).
-                return Pin::new(&mut this.inner).poll_frame(cx);
+                return Pin::new(&mut this.inner).poll_frame(cx).map_err(Into::into);
             };
-            match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            let polled = Pin::new(&mut this.inner).poll_frame(cx);
+            let Poll::Ready(polled) = polled else {
+                // Waiting on the provider: bounded by the idle timeout, armed only while waiting.
+                let timeout = this.idle_timeout;
+                let idle = this.idle.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                ready!(idle.as_mut().poll(cx));
+                let ms = timeout.as_millis() as u64;
+                this.finish(Some(format!("the provider sent nothing for {ms} ms")));
+                return Poll::Ready(Some(Err(Box::new(StreamStalled(ms)))));
+            };
+            this.idle = None;
+            match polled {
                 Some(Ok(frame)) => match frame.into_data() {
                     Ok(data) => {
                         let mut out = tap.on_data(data);
@@ -166,7 +173,7 @@ where
                 Some(Err(e)) => {
                     let message = format!("provider stream failed: {e}");
                     this.finish(Some(message));
-                    return Poll::Ready(Some(Err(e)));
+                    return Poll::Ready(Some(Err(e.into())));
                 }
                 None => {
                     let rest = tap.on_end();
@@ -194,13 +201,8 @@ impl<B> Drop for TapBody<B> {
         // The body was dropped before it ended. After a stream's final event that is a caller
         // done reading (SDKs stop at `[DONE]`); before it, a caller (or a shutdown) cutting the
         // answer short.
-        let complete = self
-            .tap
-            .as_ref()
-            .and_then(|t| t.sse.as_ref())
-            .is_some_and(|s| s.complete());
-        let error =
-            (!complete).then(|| "client disconnected before the response completed".to_string());
+        let complete = self.tap.as_ref().and_then(|t| t.sse.as_ref()).is_some_and(|s| s.complete());
+        let error = (!complete).then(|| "client disconnected before the response completed".to_string());
         self.finish(error);
     }
 }

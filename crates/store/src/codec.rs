@@ -9,9 +9,7 @@ pub(crate) struct Compressor(zstd::bulk::Compressor<'static>);
 
 impl Compressor {
     pub(crate) fn new() -> Result<Self, StoreError> {
-        zstd::bulk::Compressor::new(LEVEL)
-            .map(Self)
-            .map_err(StoreError::Codec)
+        zstd::bulk::Compressor::new(LEVEL).map(Self).map_err(StoreError::Codec)
     }
 
     pub(crate) fn compress(&mut self, data: &[u8]) -> Result<Vec<u8>, StoreError> {

@@ -3,10 +3,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the database directory {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
+    CreateDir { path: String, source: std::io::Error },
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("database schema version {found} is newer than this aigw understands ({supported})")]
@@ -23,9 +20,7 @@ impl StoreError {
     /// A uniqueness violation becomes `Conflict(message)`; anything else stays itself.
     pub(crate) fn from_constraint(e: rusqlite::Error, message: String) -> Self {
         match &e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
                 StoreError::Conflict(message)
             }
             _ => StoreError::Sqlite(e),

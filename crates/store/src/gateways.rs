@@ -20,8 +20,8 @@ fn row_to_gateway(r: &Row<'_>) -> rusqlite::Result<(Gateway, String)> {
 }
 
 fn with_spec((mut g, settings): (Gateway, String)) -> Result<Gateway, StoreError> {
-    g.spec = serde_json::from_str(&settings)
-        .map_err(|e| StoreError::Corrupt(format!("gateway {} settings: {e}", g.id)))?;
+    g.spec =
+        serde_json::from_str(&settings).map_err(|e| StoreError::Corrupt(format!("gateway {} settings: {e}", g.id)))?;
     Ok(g)
 }
 
@@ -45,34 +45,22 @@ pub fn list_gateways(
         "SELECT {COLUMNS} FROM gateways WHERE account_id = ?1 AND id LIKE ?2 ESCAPE '\\'
          ORDER BY id LIMIT ?3 OFFSET ?4"
     ))?;
-    let rows = stmt
-        .query_map(params![account, pattern, per_page, offset], row_to_gateway)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let gateways = rows
-        .into_iter()
-        .map(with_spec)
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows =
+        stmt.query_map(params![account, pattern, per_page, offset], row_to_gateway)?.collect::<Result<Vec<_>, _>>()?;
+    let gateways = rows.into_iter().map(with_spec).collect::<Result<Vec<_>, _>>()?;
     Ok((gateways, total as u64))
 }
 
 /// Every gateway of every account (to seed the data plane at start).
 pub fn all_gateways(conn: &Connection) -> Result<Vec<Gateway>, StoreError> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM gateways"))?;
-    let rows = stmt
-        .query_map([], row_to_gateway)?
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = stmt.query_map([], row_to_gateway)?.collect::<Result<Vec<_>, _>>()?;
     rows.into_iter().map(with_spec).collect()
 }
 
-pub fn get_gateway(
-    conn: &Connection,
-    account: &str,
-    id: &str,
-) -> Result<Option<Gateway>, StoreError> {
+pub fn get_gateway(conn: &Connection, account: &str, id: &str) -> Result<Option<Gateway>, StoreError> {
     let row = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM gateways WHERE account_id = ?1 AND id = ?2"
-        ))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM gateways WHERE account_id = ?1 AND id = ?2"))?
         .query_row(params![account, id], row_to_gateway)
         .optional()?;
     row.map(with_spec).transpose()
@@ -80,20 +68,10 @@ pub fn get_gateway(
 
 /// Inserts a new gateway; `StoreError::Conflict` when the id is taken.
 pub fn insert_gateway(conn: &Connection, g: &Gateway) -> Result<(), StoreError> {
-    let settings =
-        serde_json::to_string(&g.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.prepare_cached(&format!(
-        "INSERT INTO gateways ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
-    ))?
-    .execute(params![
-        g.account_id,
-        g.id,
-        g.internal_id,
-        g.created_at_ms,
-        g.modified_at_ms,
-        settings
-    ])
-    .map_err(|e| StoreError::from_constraint(e, format!("gateway {:?} already exists", g.id)))?;
+    let settings = serde_json::to_string(&g.spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    conn.prepare_cached(&format!("INSERT INTO gateways ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))?
+        .execute(params![g.account_id, g.id, g.internal_id, g.created_at_ms, g.modified_at_ms, settings])
+        .map_err(|e| StoreError::from_constraint(e, format!("gateway {:?} already exists", g.id)))?;
     Ok(())
 }
 
@@ -107,9 +85,7 @@ pub fn update_gateway(
 ) -> Result<Option<Gateway>, StoreError> {
     let settings = serde_json::to_string(spec).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let changed = conn
-        .prepare_cached(
-            "UPDATE gateways SET settings = ?3, modified_at = ?4 WHERE account_id = ?1 AND id = ?2",
-        )?
+        .prepare_cached("UPDATE gateways SET settings = ?3, modified_at = ?4 WHERE account_id = ?1 AND id = ?2")?
         .execute(params![account, id, settings, now_ms])?;
     if changed == 0 {
         return Ok(None);
@@ -118,11 +94,7 @@ pub fn update_gateway(
 }
 
 /// Deletes a gateway and its logs in one transaction; the deleted gateway, or `None`.
-pub fn delete_gateway(
-    conn: &mut Connection,
-    account: &str,
-    id: &str,
-) -> Result<Option<Gateway>, StoreError> {
+pub fn delete_gateway(conn: &mut Connection, account: &str, id: &str) -> Result<Option<Gateway>, StoreError> {
     let tx = conn.transaction()?;
     let Some(gateway) = get_gateway(&tx, account, id)? else {
         return Ok(None);
@@ -131,14 +103,8 @@ pub fn delete_gateway(
         "DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
         params![account, id],
     )?;
-    tx.execute(
-        "DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2",
-        params![account, id],
-    )?;
-    tx.execute(
-        "DELETE FROM gateways WHERE account_id = ?1 AND id = ?2",
-        params![account, id],
-    )?;
+    tx.execute("DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
+    tx.execute("DELETE FROM gateways WHERE account_id = ?1 AND id = ?2", params![account, id])?;
     tx.commit()?;
     Ok(Some(gateway))
 }

@@ -30,10 +30,7 @@ fn is_record_error(e: &StoreError) -> bool {
     use rusqlite::ErrorCode;
     match e {
         StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _)) => {
-            matches!(
-                f.code,
-                ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
-            )
+            matches!(f.code, ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig)
         }
         StoreError::Sqlite(_) => false,
         _ => true,
@@ -56,10 +53,7 @@ pub struct BatchOutcome {
 
 impl LogInserter {
     pub fn new(conn: Connection) -> Result<Self, StoreError> {
-        Ok(Self {
-            conn,
-            compressor: Compressor::new()?,
-        })
+        Ok(Self { conn, compressor: Compressor::new()? })
     }
 
     /// Writes `records` in one transaction. If the transaction fails, each record is retried in
@@ -68,12 +62,7 @@ impl LogInserter {
         let mut attempt = 0;
         let batch_error = loop {
             match self.insert_all(records) {
-                Ok(()) => {
-                    return Ok(BatchOutcome {
-                        written: records.len(),
-                        rejected: 0,
-                    })
-                }
+                Ok(()) => return Ok(BatchOutcome { written: records.len(), rejected: 0 }),
                 // The database is busy (another writer holds the lock) or failed for a moment:
                 // the whole batch is retried, with backoff, before anything is given up.
                 Err(e) if !is_record_error(&e) && attempt < TRANSIENT_RETRIES => {
@@ -146,25 +135,9 @@ impl LogInserter {
                 ])?;
                 if r.request.body.is_some() || r.response.body.is_some() {
                     let seq = tx.last_insert_rowid();
-                    let request = r
-                        .request
-                        .body
-                        .as_deref()
-                        .map(|b| self.compressor.compress(b))
-                        .transpose()?;
-                    let response = r
-                        .response
-                        .body
-                        .as_deref()
-                        .map(|b| self.compressor.compress(b))
-                        .transpose()?;
-                    payload_stmt.execute(params![
-                        seq,
-                        request,
-                        r.request.truncated,
-                        response,
-                        r.response.truncated
-                    ])?;
+                    let request = r.request.body.as_deref().map(|b| self.compressor.compress(b)).transpose()?;
+                    let response = r.response.body.as_deref().map(|b| self.compressor.compress(b)).transpose()?;
+                    payload_stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
                 }
             }
         }
@@ -189,16 +162,8 @@ mod tests {
             status_code: 200,
             success: true,
             usage: Usage::from_provider(10, 5, 2, 0),
-            request: Payload {
-                body: Some(Bytes::from_static(b"{\"q\":1}")),
-                size: 7,
-                truncated: false,
-            },
-            response: Payload {
-                body: Some(Bytes::from_static(b"{\"a\":2}")),
-                size: 9,
-                truncated: true,
-            },
+            request: Payload { body: Some(Bytes::from_static(b"{\"q\":1}")), size: 7, truncated: false },
+            response: Payload { body: Some(Bytes::from_static(b"{\"a\":2}")), size: 9, truncated: true },
             ..Default::default()
         }
     }
@@ -208,35 +173,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.db");
         let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
-        let outcome = inserter
-            .insert_batch(&[record("A"), record("B"), record("A"), record("C")])
-            .unwrap();
-        assert_eq!(
-            outcome,
-            BatchOutcome {
-                written: 3,
-                rejected: 1
-            }
-        );
+        let outcome = inserter.insert_batch(&[record("A"), record("B"), record("A"), record("C")]).unwrap();
+        assert_eq!(outcome, BatchOutcome { written: 3, rejected: 1 });
         let conn = crate::open_read(&path).unwrap();
         assert_eq!(crate::count_logs(&conn).unwrap(), 3);
         let log = crate::get_log(&conn, "B").unwrap().unwrap();
         assert_eq!(log.request_body.as_deref(), Some(&b"{\"q\":1}"[..]));
         assert_eq!(
-            (
-                log.response_body.as_deref(),
-                log.response_truncated,
-                log.response_size
-            ),
+            (log.response_body.as_deref(), log.response_truncated, log.response_size),
             (Some(&b"{\"a\":2}"[..]), true, 9)
         );
         assert_eq!(
-            (
-                log.tokens_in,
-                log.tokens_out,
-                log.tokens_cached,
-                log.usage_source.as_str()
-            ),
+            (log.tokens_in, log.tokens_out, log.tokens_cached, log.usage_source.as_str()),
             (Some(10), Some(5), 2, "provider")
         );
     }

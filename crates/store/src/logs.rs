@@ -58,21 +58,13 @@ pub fn list_logs(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<Lo
     );
     let mut params = w.params.clone();
     params.push(rusqlite::types::Value::Integer(i64::from(q.per_page)));
-    params.push(rusqlite::types::Value::Integer(
-        i64::try_from(q.offset()).unwrap_or(i64::MAX),
-    ));
+    params.push(rusqlite::types::Value::Integer(i64::try_from(q.offset()).unwrap_or(i64::MAX)));
     let mut stmt = conn.prepare_cached(&sql)?;
-    let logs = stmt
-        .query_map(params_from_iter(params.iter()), row_to_log)?
-        .collect::<Result<Vec<_>, _>>()?;
-    let total =
-        conn.prepare_cached(&format!("SELECT count(*) FROM logs l WHERE {}", w.sql))?
-            .query_row(params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
-    let meta = if q.meta_info {
-        Some(meta_info(conn, &w)?)
-    } else {
-        None
-    };
+    let logs = stmt.query_map(params_from_iter(params.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
+    let total = conn
+        .prepare_cached(&format!("SELECT count(*) FROM logs l WHERE {}", w.sql))?
+        .query_row(params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
+    let meta = if q.meta_info { Some(meta_info(conn, &w)?) } else { None };
     Ok(LogPage { logs, total, meta })
 }
 
@@ -85,30 +77,24 @@ fn meta_info(conn: &Connection, w: &Where) -> Result<MetaInfo, StoreError> {
          FROM logs l WHERE {}",
         w.sql
     );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row(params_from_iter(w.params.iter()), |r| {
-            Ok(MetaInfo {
-                min_cost: r.get(0)?,
-                max_cost: r.get(1)?,
-                min_duration: r.get(2)?,
-                max_duration: r.get(3)?,
-                min_tokens_in: r.get(4)?,
-                max_tokens_in: r.get(5)?,
-                min_tokens_out: r.get(6)?,
-                max_tokens_out: r.get(7)?,
-                min_total_tokens: r.get(8)?,
-                max_total_tokens: r.get(9)?,
-            })
-        })?)
+    Ok(conn.prepare_cached(&sql)?.query_row(params_from_iter(w.params.iter()), |r| {
+        Ok(MetaInfo {
+            min_cost: r.get(0)?,
+            max_cost: r.get(1)?,
+            min_duration: r.get(2)?,
+            max_duration: r.get(3)?,
+            min_tokens_in: r.get(4)?,
+            max_tokens_in: r.get(5)?,
+            min_tokens_out: r.get(6)?,
+            max_tokens_out: r.get(7)?,
+            min_total_tokens: r.get(8)?,
+            max_total_tokens: r.get(9)?,
+        })
+    })?)
 }
 
 /// Deletes the first `limit` logs matching the filters in the query's order; how many went.
-pub fn delete_logs(
-    conn: &mut Connection,
-    scope: Scope<'_>,
-    q: &LogDeleteQuery,
-) -> Result<u64, StoreError> {
+pub fn delete_logs(conn: &mut Connection, scope: Scope<'_>, q: &LogDeleteQuery) -> Result<u64, StoreError> {
     let mut w = Where::gateway(scope.account, scope.gateway);
     for f in &q.filters {
         w.filter(f);
@@ -121,31 +107,17 @@ pub fn delete_logs(
     );
     let tx = conn.transaction()?;
     tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (seq INTEGER PRIMARY KEY); DELETE FROM temp.doomed;")?;
-    tx.execute(
-        &format!("INSERT INTO temp.doomed {select}"),
-        params_from_iter(w.params.iter()),
-    )?;
-    tx.execute(
-        "DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)",
-        [],
-    )?;
-    let n = tx.execute(
-        "DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)",
-        [],
-    )?;
+    tx.execute(&format!("INSERT INTO temp.doomed {select}"), params_from_iter(w.params.iter()))?;
+    tx.execute("DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
+    let n = tx.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
     tx.execute("DELETE FROM temp.doomed", [])?;
     tx.commit()?;
     Ok(n as u64)
 }
 
 /// One log of a gateway, with its payloads.
-pub fn get_scoped(
-    conn: &Connection,
-    scope: Scope<'_>,
-    id: &str,
-) -> Result<Option<StoredLog>, StoreError> {
-    Ok(crate::read::get_log(conn, id)?
-        .filter(|l| l.account_id == scope.account && l.gateway_id == scope.gateway))
+pub fn get_scoped(conn: &Connection, scope: Scope<'_>, id: &str) -> Result<Option<StoredLog>, StoreError> {
+    Ok(crate::read::get_log(conn, id)?.filter(|l| l.account_id == scope.account && l.gateway_id == scope.gateway))
 }
 
 /// A change to a log's human evaluation; `None` leaves a field, `Some(None)` clears it.
@@ -173,19 +145,13 @@ pub fn patch_log(
         .optional()?;
     let Some(seq) = exists else { return Ok(None) };
     if let Some(v) = &patch.feedback {
-        conn.execute(
-            "UPDATE logs SET feedback = ?2 WHERE seq = ?1",
-            params![seq, v],
-        )?;
+        conn.execute("UPDATE logs SET feedback = ?2 WHERE seq = ?1", params![seq, v])?;
     }
     if let Some(v) = &patch.score {
         conn.execute("UPDATE logs SET score = ?2 WHERE seq = ?1", params![seq, v])?;
     }
     if let Some(v) = &patch.metadata {
-        conn.execute(
-            "UPDATE logs SET metadata = ?2 WHERE seq = ?1",
-            params![seq, v],
-        )?;
+        conn.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
     }
     get_scoped(conn, scope, id)
 }

@@ -38,15 +38,9 @@ impl Where {
     pub(crate) fn filter(&mut self, f: &Filter) {
         match f.key {
             FilterKey::MetadataKey | FilterKey::MetadataValue => return self.metadata(f),
-            FilterKey::Wholesale
-            | FilterKey::DlpAction
-            | FilterKey::PromptId
-            | FilterKey::PromptVersionId => {
+            FilterKey::Wholesale | FilterKey::DlpAction | FilterKey::PromptId | FilterKey::PromptVersionId => {
                 // aigw has no such thing: every log has them null/false.
-                let matches_null = f
-                    .values
-                    .iter()
-                    .any(|v| matches!(v, FilterValue::Null | FilterValue::Bool(false)));
+                let matches_null = f.values.iter().any(|v| matches!(v, FilterValue::Null | FilterValue::Bool(false)));
                 let holds = match f.op {
                     Op::Eq => matches_null,
                     Op::Neq => !matches_null,
@@ -97,14 +91,7 @@ impl Where {
                         format!("{column} LIKE {p} ESCAPE '\\'")
                     })
                     .collect();
-                format!(
-                    "({})",
-                    if parts.is_empty() {
-                        "0".to_string()
-                    } else {
-                        parts.join(" OR ")
-                    }
-                )
+                format!("({})", if parts.is_empty() { "0".to_string() } else { parts.join(" OR ") })
             }
             Op::Lt | Op::Gt | Op::Ge | Op::Le => {
                 let sign = match f.op {
@@ -113,18 +100,9 @@ impl Where {
                     Op::Ge => ">=",
                     _ => "<=",
                 };
-                let parts: Vec<String> = non_null
-                    .into_iter()
-                    .map(|v| format!("{column} {sign} {}", self.param(v)))
-                    .collect();
-                format!(
-                    "({})",
-                    if parts.is_empty() {
-                        "0".to_string()
-                    } else {
-                        parts.join(" OR ")
-                    }
-                )
+                let parts: Vec<String> =
+                    non_null.into_iter().map(|v| format!("{column} {sign} {}", self.param(v))).collect();
+                format!("({})", if parts.is_empty() { "0".to_string() } else { parts.join(" OR ") })
             }
         };
         self.and(&clause);
@@ -138,11 +116,7 @@ impl Where {
 
     /// `metadata.key` / `metadata.value` over the metadata object's entries.
     fn metadata(&mut self, f: &Filter) {
-        let field = if f.key == FilterKey::MetadataKey {
-            "m.key"
-        } else {
-            "CAST(m.value AS TEXT)"
-        };
+        let field = if f.key == FilterKey::MetadataKey { "m.key" } else { "CAST(m.value AS TEXT)" };
         let mut parts = Vec::new();
         for v in &f.values {
             let text = match v {
@@ -167,11 +141,7 @@ impl Where {
             };
             parts.push(cond);
         }
-        let any = if parts.is_empty() {
-            "0".to_string()
-        } else {
-            parts.join(" OR ")
-        };
+        let any = if parts.is_empty() { "0".to_string() } else { parts.join(" OR ") };
         let exists = format!("EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE {any})");
         match f.op {
             Op::Neq => self.and(&format!("NOT {exists}")),
@@ -184,13 +154,7 @@ impl Where {
     pub(crate) fn search(&mut self, term: &str) {
         let pattern = format!("%{}%", escape_like(term));
         let mut parts = Vec::new();
-        for column in [
-            "l.path",
-            "l.model",
-            "l.provider",
-            "l.source_name",
-            "l.metadata",
-        ] {
+        for column in ["l.path", "l.model", "l.provider", "l.source_name", "l.metadata"] {
             let p = self.param(SqlValue::Text(pattern.clone()));
             parts.push(format!("{column} LIKE {p} ESCAPE '\\'"));
         }
@@ -225,9 +189,7 @@ fn column(key: FilterKey) -> &'static str {
         FilterKey::SourceKind => "l.source_kind",
         FilterKey::SourceName => "l.source_name",
         FilterKey::UserName => "(CASE WHEN l.source_kind = 'playground' THEN l.source_name END)",
-        FilterKey::VirtualKeyName => {
-            "(CASE WHEN l.source_kind = 'virtual_key' THEN l.source_name END)"
-        }
+        FilterKey::VirtualKeyName => "(CASE WHEN l.source_kind = 'virtual_key' THEN l.source_name END)",
         FilterKey::VirtualKeyId => "(CASE WHEN l.source_kind = 'virtual_key' THEN l.source_id END)",
         FilterKey::Path => "l.path",
         FilterKey::Score => "l.score",
@@ -302,64 +264,31 @@ mod tests {
             op: Op::Eq,
             values: vec![FilterValue::Text("x' OR 1=1 --".into())],
         }]);
-        assert_eq!(
-            w.sql,
-            "l.account_id = ? AND l.gateway_id = ? AND (l.model IN (?))"
-        );
+        assert_eq!(w.sql, "l.account_id = ? AND l.gateway_id = ? AND (l.model IN (?))");
         assert_eq!(w.params[2], SqlValue::Text("x' OR 1=1 --".into()));
     }
 
     #[test]
     fn operators_compile_as_documented() {
         let w = build(&[
-            Filter {
-                key: FilterKey::Provider,
-                op: Op::Neq,
-                values: vec![FilterValue::Text("openai".into())],
-            },
-            Filter {
-                key: FilterKey::Cost,
-                op: Op::Gt,
-                values: vec![FilterValue::Number(0.5)],
-            },
-            Filter {
-                key: FilterKey::Model,
-                op: Op::Contains,
-                values: vec![FilterValue::Text("4o_".into())],
-            },
-            Filter {
-                key: FilterKey::EventId,
-                op: Op::Eq,
-                values: vec![FilterValue::Null],
-            },
+            Filter { key: FilterKey::Provider, op: Op::Neq, values: vec![FilterValue::Text("openai".into())] },
+            Filter { key: FilterKey::Cost, op: Op::Gt, values: vec![FilterValue::Number(0.5)] },
+            Filter { key: FilterKey::Model, op: Op::Contains, values: vec![FilterValue::Text("4o_".into())] },
+            Filter { key: FilterKey::EventId, op: Op::Eq, values: vec![FilterValue::Null] },
         ]);
-        assert!(
-            w.sql
-                .contains("(l.provider IS NULL OR l.provider NOT IN (?))"),
-            "{}",
-            w.sql
-        );
+        assert!(w.sql.contains("(l.provider IS NULL OR l.provider NOT IN (?))"), "{}", w.sql);
         assert!(w.sql.contains("(l.cost > ?)"));
         assert!(w.sql.contains("(l.model LIKE ? ESCAPE '\\')"));
         assert!(w.sql.contains("(l.event_id IS NULL)"));
-        assert_eq!(
-            w.params[4],
-            SqlValue::Text("%4o\\_%".into()),
-            "LIKE wildcards in values are escaped"
-        );
+        assert_eq!(w.params[4], SqlValue::Text("%4o\\_%".into()), "LIKE wildcards in values are escaped");
     }
 
     #[test]
     fn metadata_filters_look_inside_the_object() {
-        let w = build(&[Filter {
-            key: FilterKey::MetadataValue,
-            op: Op::Eq,
-            values: vec![FilterValue::Number(12345.0)],
-        }]);
+        let w =
+            build(&[Filter { key: FilterKey::MetadataValue, op: Op::Eq, values: vec![FilterValue::Number(12345.0)] }]);
         assert!(
-            w.sql.contains(
-                "EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE CAST(m.value AS TEXT) = ?)"
-            ),
+            w.sql.contains("EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE CAST(m.value AS TEXT) = ?)"),
             "{}",
             w.sql
         );

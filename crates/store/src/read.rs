@@ -74,11 +74,7 @@ pub fn get_log(conn: &Connection, id: &str) -> Result<Option<StoredLog>, StoreEr
     let row = conn
         .prepare_cached(SELECT_LOG)?
         .query_row(params![id], |row| {
-            Ok((
-                row_to_log(row)?,
-                row.get::<_, Option<Vec<u8>>>(37)?,
-                row.get::<_, Option<Vec<u8>>>(39)?,
-            ))
+            Ok((row_to_log(row)?, row.get::<_, Option<Vec<u8>>>(37)?, row.get::<_, Option<Vec<u8>>>(39)?))
         })
         .optional()?;
     let Some((mut log, request, response)) = row else {

@@ -95,10 +95,7 @@ pub(crate) const VERSION: i64 = MIGRATIONS.len() as i64;
 pub(crate) fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > VERSION {
-        return Err(StoreError::SchemaTooNew {
-            found,
-            supported: VERSION,
-        });
+        return Err(StoreError::SchemaTooNew { found, supported: VERSION });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.unchecked_transaction()?;

@@ -85,12 +85,7 @@ impl LogSink for WriterHandle {
             if current >= self.capacity {
                 return false;
             }
-            match reserved.compare_exchange_weak(
-                current,
-                current + 1,
-                Ordering::AcqRel,
-                Ordering::Relaxed,
-            ) {
+            match reserved.compare_exchange_weak(current, current + 1, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(_) => return true,
                 Err(actual) => current = actual,
             }

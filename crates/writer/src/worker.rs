@@ -37,12 +37,8 @@ impl Writer {
     pub fn start(inserter: LogInserter, config: &WriterConfig) -> Result<Self, WriterError> {
         let (tx, rx) = sync_channel(config.queue_capacity + CONTROL_HEADROOM);
         let counters = Arc::new(Counters::default());
-        let handle = WriterHandle {
-            tx,
-            counters: counters.clone(),
-            capacity: config.queue_capacity,
-            on_full: config.on_full,
-        };
+        let handle =
+            WriterHandle { tx, counters: counters.clone(), capacity: config.queue_capacity, on_full: config.on_full };
         let batch = BatchLoop {
             rx,
             inserter,
@@ -55,10 +51,7 @@ impl Writer {
             .name("aigw-writer".into())
             .spawn(move || batch.run())
             .map_err(WriterError::Spawn)?;
-        Ok(Self {
-            handle,
-            thread: Some(thread),
-        })
+        Ok(Self { handle, thread: Some(thread) })
     }
 
     /// A producer handle (the proxy's `LogSink`).
@@ -170,10 +163,7 @@ impl BatchLoop {
         }
         let dropped = self.counters.dropped.load(Ordering::Relaxed);
         if dropped > 0 {
-            tracing::warn!(
-                dropped_total = dropped,
-                "log records were dropped during this run"
-            );
+            tracing::warn!(dropped_total = dropped, "log records were dropped during this run");
         }
     }
 
@@ -190,18 +180,12 @@ impl BatchLoop {
         }
         match self.inserter.insert_batch(batch) {
             Ok(outcome) => {
-                self.counters
-                    .written
-                    .fetch_add(outcome.written as u64, Ordering::Relaxed);
-                self.counters
-                    .rejected
-                    .fetch_add(outcome.rejected as u64, Ordering::Relaxed);
+                self.counters.written.fetch_add(outcome.written as u64, Ordering::Relaxed);
+                self.counters.rejected.fetch_add(outcome.rejected as u64, Ordering::Relaxed);
             }
             Err(error) => {
                 tracing::error!(%error, records = batch.len(), "log batch could not be written");
-                self.counters
-                    .rejected
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.counters.rejected.fetch_add(batch.len() as u64, Ordering::Relaxed);
             }
         }
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
@@ -244,11 +228,7 @@ mod tests {
     #[tokio::test]
     async fn flush_commits_everything_submitted_before_it() {
         let dir = tempfile::tempdir().unwrap();
-        let config = WriterConfig {
-            batch_delay_ms: 60_000,
-            batch_size: 7,
-            ..Default::default()
-        };
+        let config = WriterConfig { batch_delay_ms: 60_000, batch_size: 7, ..Default::default() };
         let (writer, path) = start(&dir, config);
         let sink = writer.handle();
         for i in 0..20 {
@@ -259,27 +239,19 @@ mod tests {
         let stats = sink.stats();
         assert_eq!((stats.written, stats.dropped, stats.queued), (20, 0, 0));
         assert!(stats.batches >= 3, "batches close at batch_size: {stats:?}");
-        tokio::task::spawn_blocking(move || writer.shutdown())
-            .await
-            .unwrap();
+        tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap();
     }
 
     #[tokio::test]
     async fn shutdown_drains_the_queue() {
         let dir = tempfile::tempdir().unwrap();
-        let config = WriterConfig {
-            batch_delay_ms: 60_000,
-            batch_size: 10_000,
-            ..Default::default()
-        };
+        let config = WriterConfig { batch_delay_ms: 60_000, batch_size: 10_000, ..Default::default() };
         let (writer, path) = start(&dir, config);
         let sink = writer.handle();
         for i in 0..500 {
             sink.submit(record(i)).unwrap();
         }
-        tokio::task::spawn_blocking(move || writer.shutdown())
-            .await
-            .unwrap();
+        tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap();
         assert_eq!(count(&path), 500);
         assert_eq!(sink.submit(record(501)), Err(aigw_core::SinkError::Closed));
         assert_eq!(sink.stats().dropped, 1);
@@ -288,11 +260,7 @@ mod tests {
     #[test]
     fn shed_mode_admits_only_what_the_queue_can_hold() {
         let dir = tempfile::tempdir().unwrap();
-        let config = WriterConfig {
-            queue_capacity: 3,
-            on_full: OnFull::ShedRequests,
-            ..Default::default()
-        };
+        let config = WriterConfig { queue_capacity: 3, on_full: OnFull::ShedRequests, ..Default::default() };
         let (writer, path) = start(&dir, config);
         let sink = writer.handle();
         assert!(sink.admit() && sink.admit() && sink.admit());
@@ -307,12 +275,7 @@ mod tests {
     fn drop_mode_counts_what_does_not_fit() {
         // A handle over a channel nobody drains: the queue fills deterministically.
         let (tx, _rx) = sync_channel(2);
-        let handle = WriterHandle {
-            tx,
-            counters: Arc::default(),
-            capacity: 2,
-            on_full: OnFull::DropLogs,
-        };
+        let handle = WriterHandle { tx, counters: Arc::default(), capacity: 2, on_full: OnFull::DropLogs };
         assert!(handle.admit());
         handle.submit(record(0)).unwrap();
         handle.submit(record(1)).unwrap();

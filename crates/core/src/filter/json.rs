@@ -14,12 +14,7 @@ pub(super) fn json(text: &str, out: &mut Vec<RawFilter>) -> Result<(), InvalidQu
     let items = match parsed {
         serde_json::Value::Array(items) => items,
         object @ serde_json::Value::Object(_) => vec![object],
-        _ => {
-            return Err(InvalidQuery::filters(
-                &[],
-                "filters must be a JSON array of {key, operator, value} objects",
-            ))
-        }
+        _ => return Err(InvalidQuery::filters(&[], "filters must be a JSON array of {key, operator, value} objects")),
     };
     for item in items {
         let i = out.len();
@@ -36,11 +31,9 @@ pub(super) fn json(text: &str, out: &mut Vec<RawFilter>) -> Result<(), InvalidQu
         for (name, v) in fields {
             let text = |v: serde_json::Value| match v {
                 serde_json::Value::String(s) => Ok(s),
-                other => Err(InvalidQuery::filter(
-                    i,
-                    &name,
-                    format!("filter {i}: {name} must be a string, got {other}"),
-                )),
+                other => {
+                    Err(InvalidQuery::filter(i, &name, format!("filter {i}: {name} must be a string, got {other}")))
+                }
             };
             match Field::parse(&name) {
                 Some(Field::Key) => f.key = Some(text(v)?),
@@ -58,10 +51,7 @@ pub(super) fn json(text: &str, out: &mut Vec<RawFilter>) -> Result<(), InvalidQu
                     return Err(InvalidQuery::filter(
                         i,
                         &name,
-                        format!(
-                            "filter {i}: unknown field {}; expected key, operator, value",
-                            show(&name)
-                        ),
+                        format!("filter {i}: unknown field {}; expected key, operator, value", show(&name)),
                     ))
                 }
             }

@@ -142,21 +142,13 @@ pub struct InvalidQuery {
 impl InvalidQuery {
     /// An error about the top-level parameter `name`.
     pub(crate) fn param(name: &str, message: impl Into<String>) -> Self {
-        InvalidQuery {
-            path: vec!["query".into(), name.into()],
-            message: message.into(),
-        }
+        InvalidQuery { path: vec!["query".into(), name.into()], message: message.into() }
     }
 
     /// An error about field `field` (`key`, `operator`, `value`) of the `index`-th filter.
     pub(crate) fn filter(index: usize, field: &str, message: impl Into<String>) -> Self {
         InvalidQuery {
-            path: vec![
-                "query".into(),
-                "filters".into(),
-                index.to_string(),
-                field.into(),
-            ],
+            path: vec!["query".into(), "filters".into(), index.to_string(), field.into()],
             message: message.into(),
         }
     }
@@ -165,10 +157,7 @@ impl InvalidQuery {
     pub(crate) fn filters(rest: &[&str], message: impl Into<String>) -> Self {
         let mut path = vec!["query".to_string(), "filters".to_string()];
         path.extend(rest.iter().map(|s| s.to_string()));
-        InvalidQuery {
-            path,
-            message: message.into(),
-        }
+        InvalidQuery { path, message: message.into() }
     }
 
     /// The path as JSON, with all-digit segments as numbers: `["query","filters",0,"key"]`.

@@ -5,36 +5,27 @@ use std::collections::HashMap;
 use super::key::FilterKey;
 use super::model::{Direction, Filter, FilterValue, LogDeleteQuery, LogQuery, Op, OrderBy};
 use super::value::{parse_bool, parse_number, parse_time, show};
-use super::{
-    wire, InvalidQuery, DEFAULT_PER_PAGE, MAX_DELETE_LIMIT, MAX_PER_PAGE, MAX_SEARCH_CHARS,
-};
+use super::{wire, InvalidQuery, DEFAULT_PER_PAGE, MAX_DELETE_LIMIT, MAX_PER_PAGE, MAX_SEARCH_CHARS};
 
 /// Decodes an `application/x-www-form-urlencoded` query string (`+` is a space, `%XX` a byte,
 /// invalid UTF-8 replaced) into its pairs, in order. A leading `?` is skipped; a name without
 /// `=` has an empty value.
 pub fn parse_query_string(raw: &str) -> Vec<(String, String)> {
     let raw = raw.strip_prefix('?').unwrap_or(raw);
-    form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect()
+    form_urlencoded::parse(raw.as_bytes()).into_owned().collect()
 }
 
 /// Parses the query of `GET .../logs` from its decoded pairs in wire order.
 pub fn parse_list(pairs: &[(String, String)]) -> Result<LogQuery, InvalidQuery> {
     let p = Params::new(pairs);
     let page = p.integer("page", 1, u32::MAX)?.unwrap_or(1);
-    let per_page = p
-        .integer("per_page", 1, MAX_PER_PAGE)?
-        .unwrap_or(DEFAULT_PER_PAGE);
+    let per_page = p.integer("per_page", 1, MAX_PER_PAGE)?.unwrap_or(DEFAULT_PER_PAGE);
     let order_by = p.order_by(true)?;
     let direction = p.direction()?;
     let meta_info = match p.get("meta_info") {
         None => false,
         Some(v) => parse_bool(v).ok_or_else(|| {
-            InvalidQuery::param(
-                "meta_info",
-                format!("meta_info must be true or false, got {}", show(v)),
-            )
+            InvalidQuery::param("meta_info", format!("meta_info must be true or false, got {}", show(v)))
         })?,
     };
     let search = match p.get("search").map(str::trim) {
@@ -42,25 +33,14 @@ pub fn parse_list(pairs: &[(String, String)]) -> Result<LogQuery, InvalidQuery> 
         Some(s) if s.chars().count() > MAX_SEARCH_CHARS => {
             return Err(InvalidQuery::param(
                 "search",
-                format!(
-                    "search must be at most {MAX_SEARCH_CHARS} characters, got {}",
-                    s.chars().count()
-                ),
+                format!("search must be at most {MAX_SEARCH_CHARS} characters, got {}", s.chars().count()),
             ))
         }
         Some(s) => Some(s.to_string()),
     };
     let mut filters = wire::parse_filters(pairs)?;
     filters.extend(p.deprecated_filters()?);
-    Ok(LogQuery {
-        filters,
-        search,
-        order_by,
-        direction,
-        page,
-        per_page,
-        meta_info,
-    })
+    Ok(LogQuery { filters, search, order_by, direction, page, per_page, meta_info })
 }
 
 /// Parses the query of `DELETE .../logs` from its decoded pairs in wire order.
@@ -72,19 +52,12 @@ pub fn parse_delete(pairs: &[(String, String)]) -> Result<LogDeleteQuery, Invali
             "search is not supported when deleting logs; narrow the delete with filters",
         ));
     }
-    let limit = p
-        .integer("limit", 1, MAX_DELETE_LIMIT)?
-        .unwrap_or(MAX_DELETE_LIMIT);
+    let limit = p.integer("limit", 1, MAX_DELETE_LIMIT)?.unwrap_or(MAX_DELETE_LIMIT);
     let order_by = p.order_by(false)?;
     let direction = p.direction()?;
     let mut filters = wire::parse_filters(pairs)?;
     filters.extend(p.deprecated_filters()?);
-    Ok(LogDeleteQuery {
-        filters,
-        order_by,
-        direction,
-        limit,
-    })
+    Ok(LogDeleteQuery { filters, order_by, direction, limit })
 }
 
 /// How a deprecated flat parameter becomes a filter.
@@ -109,50 +82,20 @@ const DEPRECATED: [(&str, Deprecated); 20] = [
     ("provider", Deprecated::Text(FilterKey::Provider)),
     ("model", Deprecated::Text(FilterKey::Model)),
     ("model_type", Deprecated::Text(FilterKey::ModelType)),
-    (
-        "request_content_type",
-        Deprecated::Text(FilterKey::RequestContentType),
-    ),
-    (
-        "response_content_type",
-        Deprecated::Text(FilterKey::ResponseContentType),
-    ),
+    ("request_content_type", Deprecated::Text(FilterKey::RequestContentType)),
+    ("response_content_type", Deprecated::Text(FilterKey::ResponseContentType)),
     ("start_date", Deprecated::Time(Op::Ge)),
     ("end_date", Deprecated::Time(Op::Le)),
     ("min_cost", Deprecated::Number(FilterKey::Cost, Op::Ge)),
     ("max_cost", Deprecated::Number(FilterKey::Cost, Op::Le)),
-    (
-        "min_tokens_in",
-        Deprecated::Number(FilterKey::TokensIn, Op::Ge),
-    ),
-    (
-        "max_tokens_in",
-        Deprecated::Number(FilterKey::TokensIn, Op::Le),
-    ),
-    (
-        "min_tokens_out",
-        Deprecated::Number(FilterKey::TokensOut, Op::Ge),
-    ),
-    (
-        "max_tokens_out",
-        Deprecated::Number(FilterKey::TokensOut, Op::Le),
-    ),
-    (
-        "min_total_tokens",
-        Deprecated::Number(FilterKey::Tokens, Op::Ge),
-    ),
-    (
-        "max_total_tokens",
-        Deprecated::Number(FilterKey::Tokens, Op::Le),
-    ),
-    (
-        "min_duration",
-        Deprecated::Number(FilterKey::Duration, Op::Ge),
-    ),
-    (
-        "max_duration",
-        Deprecated::Number(FilterKey::Duration, Op::Le),
-    ),
+    ("min_tokens_in", Deprecated::Number(FilterKey::TokensIn, Op::Ge)),
+    ("max_tokens_in", Deprecated::Number(FilterKey::TokensIn, Op::Le)),
+    ("min_tokens_out", Deprecated::Number(FilterKey::TokensOut, Op::Ge)),
+    ("max_tokens_out", Deprecated::Number(FilterKey::TokensOut, Op::Le)),
+    ("min_total_tokens", Deprecated::Number(FilterKey::Tokens, Op::Ge)),
+    ("max_total_tokens", Deprecated::Number(FilterKey::Tokens, Op::Le)),
+    ("min_duration", Deprecated::Number(FilterKey::Duration, Op::Ge)),
+    ("max_duration", Deprecated::Number(FilterKey::Duration, Op::Le)),
     ("feedback", Deprecated::Feedback),
 ];
 
@@ -163,11 +106,7 @@ struct Params<'a> {
 
 impl<'a> Params<'a> {
     fn new(pairs: &'a [(String, String)]) -> Self {
-        let last = pairs
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let last = pairs.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.as_str(), v.as_str())).collect();
         Params { last }
     }
 
@@ -187,9 +126,7 @@ impl<'a> Params<'a> {
         };
         let n = parse_number(raw)
             .filter(|n| n.fract() == 0.0 && *n >= f64::from(min) && *n <= f64::from(max))
-            .ok_or_else(|| {
-                InvalidQuery::param(name, format!("{name} must be {range}, got {}", show(raw)))
-            })?;
+            .ok_or_else(|| InvalidQuery::param(name, format!("{name} must be {range}, got {}", show(raw))))?;
         // In range and integral, so the cast is exact.
         Ok(Some(n as u32))
     }
@@ -201,18 +138,11 @@ impl<'a> Params<'a> {
         match OrderBy::from_wire(raw) {
             Some(o) if !list || o.on_list() => Ok(o),
             _ => {
-                let allowed: Vec<&str> = OrderBy::ALL
-                    .iter()
-                    .filter(|o| !list || o.on_list())
-                    .map(|o| o.as_str())
-                    .collect();
+                let allowed: Vec<&str> =
+                    OrderBy::ALL.iter().filter(|o| !list || o.on_list()).map(|o| o.as_str()).collect();
                 Err(InvalidQuery::param(
                     "order_by",
-                    format!(
-                        "order_by must be one of {}, got {}",
-                        allowed.join(", "),
-                        show(raw)
-                    ),
+                    format!("order_by must be one of {}, got {}", allowed.join(", "), show(raw)),
                 ))
             }
         }
@@ -224,10 +154,7 @@ impl<'a> Params<'a> {
         for name in ["direction", "order_by_direction"] {
             if let Some(raw) = self.get(name) {
                 let d = Direction::from_wire(raw).ok_or_else(|| {
-                    InvalidQuery::param(
-                        name,
-                        format!("{name} must be asc or desc, got {}", show(raw)),
-                    )
+                    InvalidQuery::param(name, format!("{name} must be asc or desc, got {}", show(raw)))
                 })?;
                 out = Some(d);
             }
@@ -241,9 +168,7 @@ impl<'a> Params<'a> {
             let Some(raw) = self.get(name) else {
                 continue;
             };
-            let bad = |what: &str| {
-                InvalidQuery::param(name, format!("{name} must be {what}, got {}", show(raw)))
-            };
+            let bad = |what: &str| InvalidQuery::param(name, format!("{name} must be {what}, got {}", show(raw)));
             let (key, op, value) = match how {
                 Deprecated::Bool(key) => {
                     let b = parse_bool(raw).ok_or_else(|| bad("true or false"))?;
@@ -251,8 +176,7 @@ impl<'a> Params<'a> {
                 }
                 Deprecated::Text(key) => (key, Op::Eq, FilterValue::Text(raw.to_string())),
                 Deprecated::Time(op) => {
-                    let t = parse_time(raw)
-                        .ok_or_else(|| bad("a date-time (RFC 3339) or a date (2025-01-01)"))?;
+                    let t = parse_time(raw).ok_or_else(|| bad("a date-time (RFC 3339) or a date (2025-01-01)"))?;
                     (FilterKey::CreatedAt, op, FilterValue::Time(t))
                 }
                 Deprecated::Number(key, op) => {
@@ -268,11 +192,7 @@ impl<'a> Params<'a> {
                     (FilterKey::Feedback, Op::Eq, FilterValue::Number(n))
                 }
             };
-            out.push(Filter {
-                key,
-                op,
-                values: vec![value],
-            });
+            out.push(Filter { key, op, values: vec![value] });
         }
         Ok(out)
     }

@@ -17,11 +17,7 @@ pub(super) fn split_grouped(heads: &[(FilterKey, Op)], values: &[Option<String>]
         .map(|&(key, op)| {
             let mut ends = vec![m; m + 1];
             for j in (0..m).rev() {
-                ends[j] = if typed(key, op, values[j].as_deref()).is_ok() {
-                    ends[j + 1]
-                } else {
-                    j
-                };
+                ends[j] = if typed(key, op, values[j].as_deref()).is_ok() { ends[j + 1] } else { j };
             }
             ends
         })
@@ -44,10 +40,7 @@ pub(super) fn split_grouped(heads: &[(FilterKey, Op)], values: &[Option<String>]
     let mut j = 0;
     if feasible[0][0] {
         for i in 0..n {
-            let end = (j + 1..=run_end[i][j])
-                .rev()
-                .find(|&k| feasible[i + 1][k])
-                .unwrap_or(m);
+            let end = (j + 1..=run_end[i][j]).rev().find(|&k| feasible[i + 1][k]).unwrap_or(m);
             lens.push(end - j);
             j = end;
         }
@@ -83,10 +76,7 @@ mod tests {
     fn one_filter_takes_all_and_equal_counts_pair_up() {
         assert_eq!(lens(&[MODEL], &["a", "b", "c"]), [3]);
         assert_eq!(lens(&[SUCCESS], &["x"]), [1]);
-        assert_eq!(
-            lens(&[MODEL, SUCCESS, COST], &["a", "true", "1"]),
-            [1, 1, 1]
-        );
+        assert_eq!(lens(&[MODEL, SUCCESS, COST], &["a", "true", "1"]), [1, 1, 1]);
     }
 
     #[test]
@@ -99,22 +89,13 @@ mod tests {
         // The longest feasible run, not the first stop of a walk: after "a, 1" the rest
         // "b, 2, c" cannot start `cost`, but after "a, 1, b" the rest "2, c" can.
         let (model, cost) = (MODEL, (FilterKey::Cost, Op::Eq));
-        assert_eq!(
-            lens(&[model, cost, model], &["a", "1", "b", "2", "c"]),
-            [3, 1, 1]
-        );
+        assert_eq!(lens(&[model, cost, model], &["a", "1", "b", "2", "c"]), [3, 1, 1]);
     }
 
     #[test]
     fn without_a_fitting_cut_each_filter_takes_what_fits_and_can_be_spared() {
         // "maybe" fits no bool; `model` takes gpt-4 and gpt-4o, `success` is left "maybe".
-        assert_eq!(
-            lens(
-                &[MODEL, SUCCESS, COST],
-                &["gpt-4", "gpt-4o", "maybe", "0.5"]
-            ),
-            [2, 1, 1]
-        );
+        assert_eq!(lens(&[MODEL, SUCCESS, COST], &["gpt-4", "gpt-4o", "maybe", "0.5"]), [2, 1, 1]);
         // Every filter still gets at least one value.
         assert_eq!(lens(&[COST, COST, COST], &["a", "b", "c", "d"]), [1, 1, 2]);
     }

@@ -16,10 +16,7 @@ pub(crate) fn typed(key: FilterKey, op: Op, raw: Option<&str>) -> Result<FilterV
             return if matches!(op, Op::Eq | Op::Neq) {
                 Ok(FilterValue::Null)
             } else {
-                Err(format!(
-                    "null can only be compared with eq or neq, not {}",
-                    op.as_str()
-                ))
+                Err(format!("null can only be compared with eq or neq, not {}", op.as_str()))
             };
         }
     };
@@ -27,21 +24,16 @@ pub(crate) fn typed(key: FilterKey, op: Op, raw: Option<&str>) -> Result<FilterV
         ValueKind::Bool => parse_bool(raw)
             .map(FilterValue::Bool)
             .ok_or_else(|| format!("{} is not a boolean (true or false)", show(raw))),
-        ValueKind::Number => parse_number(raw)
-            .map(FilterValue::Number)
-            .ok_or_else(|| format!("{} is not a number", show(raw))),
+        ValueKind::Number => {
+            parse_number(raw).map(FilterValue::Number).ok_or_else(|| format!("{} is not a number", show(raw)))
+        }
         ValueKind::Time => parse_time(raw).map(FilterValue::Time).ok_or_else(|| {
-            format!(
-                "{} is not a date-time (RFC 3339 like 2025-01-01T00:00:00Z, or a date like 2025-01-01)",
-                show(raw)
-            )
+            format!("{} is not a date-time (RFC 3339 like 2025-01-01T00:00:00Z, or a date like 2025-01-01)", show(raw))
         }),
         ValueKind::Text => match key.allowed_values() {
-            Some(allowed) if !allowed.contains(&raw) => Err(format!(
-                "{} is not one of {}",
-                show(raw),
-                allowed.join(", ")
-            )),
+            Some(allowed) if !allowed.contains(&raw) => {
+                Err(format!("{} is not one of {}", show(raw), allowed.join(", ")))
+            }
             _ => Ok(FilterValue::Text(raw.to_string())),
         },
     }
@@ -68,11 +60,7 @@ pub(crate) fn parse_bool(s: &str) -> Option<bool> {
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
     let s = s.trim();
     // Rust also reads "inf", "infinity" and "nan"; only digits, signs, dots and exponents here.
-    if s.is_empty()
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-    {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E')) {
         return None;
     }
     s.parse::<f64>().ok().filter(|n| n.is_finite())
@@ -99,9 +87,7 @@ fn parse_time_exact(s: &str) -> Option<i64> {
         t
     } else if let Ok(t) = PrimitiveDateTime::parse(
         s,
-        format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-        ),
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"),
     ) {
         t.assume_utc()
     } else if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
@@ -134,19 +120,10 @@ mod tests {
         assert_eq!(parse_time("2025-01-01T01:00:00 01:00"), Some(midnight));
         assert_eq!(parse_time("2025-01-01"), Some(midnight));
         assert_eq!(parse_time("2025-01-01T00:00:00"), Some(midnight));
-        assert_eq!(
-            parse_time("2025-01-01T00:00:00.123456Z"),
-            Some(midnight + 123)
-        );
+        assert_eq!(parse_time("2025-01-01T00:00:00.123456Z"), Some(midnight + 123));
         assert_eq!(parse_time("2025-01-01T00:00:00.5"), Some(midnight + 500));
         assert_eq!(parse_time("1969-12-31T23:59:59.9995Z"), Some(-1));
-        for bad in [
-            "2025-13-01",
-            "2025-01-01T25:00:00Z",
-            "yesterday",
-            "1735689600000",
-            "",
-        ] {
+        for bad in ["2025-13-01", "2025-01-01T25:00:00Z", "yesterday", "1735689600000", ""] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }
@@ -163,15 +140,9 @@ mod tests {
 
     #[test]
     fn null_is_eq_or_neq_only() {
-        assert_eq!(
-            typed(FilterKey::Model, Op::Eq, Some("null")),
-            Ok(FilterValue::Null)
-        );
+        assert_eq!(typed(FilterKey::Model, Op::Eq, Some("null")), Ok(FilterValue::Null));
         assert_eq!(typed(FilterKey::Cost, Op::Neq, None), Ok(FilterValue::Null));
-        assert_eq!(
-            typed(FilterKey::Model, Op::Eq, Some("")),
-            Ok(FilterValue::Null)
-        );
+        assert_eq!(typed(FilterKey::Model, Op::Eq, Some("")), Ok(FilterValue::Null));
         assert!(typed(FilterKey::Cost, Op::Gt, Some("null")).is_err());
         assert!(typed(FilterKey::Model, Op::Contains, Some("")).is_err());
     }

@@ -51,11 +51,7 @@ struct Collected {
 /// Reads the filters of a query from its decoded pairs. Other parameters are skipped.
 pub(crate) fn parse_filters(pairs: &[(String, String)]) -> Result<Vec<Filter>, InvalidQuery> {
     let collected = collect(pairs)?;
-    let forms = [
-        !collected.dotted.is_empty(),
-        !collected.indexed.is_empty(),
-        !collected.json.is_empty(),
-    ];
+    let forms = [!collected.dotted.is_empty(), !collected.indexed.is_empty(), !collected.json.is_empty()];
     if forms.iter().filter(|f| **f).count() > 1 {
         return Err(InvalidQuery::filters(
             &[],
@@ -65,11 +61,8 @@ pub(crate) fn parse_filters(pairs: &[(String, String)]) -> Result<Vec<Filter>, I
     if !collected.dotted.is_empty() {
         return dotted(collected.dotted);
     }
-    let raw: Vec<RawFilter> = if collected.indexed.is_empty() {
-        collected.json
-    } else {
-        collected.indexed.into_values().collect()
-    };
+    let raw: Vec<RawFilter> =
+        if collected.indexed.is_empty() { collected.json } else { collected.indexed.into_values().collect() };
     check_sizes(raw.len(), raw.iter().map(|f| f.values.len()).sum())?;
     finish(raw)
 }
@@ -81,12 +74,7 @@ fn finish(raw: Vec<RawFilter>) -> Result<Vec<Filter>, InvalidQuery> {
         .enumerate()
         .map(|(i, f)| head(i, f.key.as_deref(), f.operator.as_deref()))
         .collect::<Result<Vec<_>, _>>()?;
-    heads
-        .into_iter()
-        .zip(raw)
-        .enumerate()
-        .map(|(i, ((key, op), f))| typed_filter(i, key, op, f.values))
-        .collect()
+    heads.into_iter().zip(raw).enumerate().map(|(i, ((key, op), f))| typed_filter(i, key, op, f.values)).collect()
 }
 
 fn collect(pairs: &[(String, String)]) -> Result<Collected, InvalidQuery> {
@@ -102,9 +90,8 @@ fn collect(pairs: &[(String, String)]) -> Result<Collected, InvalidQuery> {
         if !rest.starts_with(['.', '[']) {
             continue; // `filtersfoo` is some other parameter
         }
-        let segments = segments(rest).ok_or_else(|| {
-            InvalidQuery::filters(&[], format!("malformed filters parameter {}", show(name)))
-        })?;
+        let segments = segments(rest)
+            .ok_or_else(|| InvalidQuery::filters(&[], format!("malformed filters parameter {}", show(name))))?;
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let unknown = || {
             InvalidQuery::filters(
@@ -124,9 +111,7 @@ fn collect(pairs: &[(String, String)]) -> Result<Collected, InvalidQuery> {
                 let field = Field::parse(field).ok_or_else(unknown)?;
                 out.dotted.push((field, value.clone()));
             }
-            [index, rest @ ..]
-                if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) =>
-            {
+            [index, rest @ ..] if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) => {
                 let field = match rest {
                     [field] => Field::parse(field),
                     ["value", item] if is_item_index(item) => Some(Field::Value),
@@ -147,10 +132,7 @@ fn collect(pairs: &[(String, String)]) -> Result<Collected, InvalidQuery> {
                     }
                 };
                 if slot.is_some() {
-                    return Err(InvalidQuery::filters(
-                        &segs,
-                        format!("{} was given more than once", show(name)),
-                    ));
+                    return Err(InvalidQuery::filters(&segs, format!("{} was given more than once", show(name))));
                 }
                 *slot = Some(value.clone());
             }
@@ -183,11 +165,7 @@ fn segments(mut rest: &str) -> Option<Vec<String>> {
 /// The interleaved and grouped forms, told apart by whether each field's pairs are contiguous.
 fn dotted(pairs: Vec<(Field, String)>) -> Result<Vec<Filter>, InvalidQuery> {
     let count = |field| pairs.iter().filter(|(f, _)| *f == field).count();
-    let (keys, operators, values) = (
-        count(Field::Key),
-        count(Field::Operator),
-        count(Field::Value),
-    );
+    let (keys, operators, values) = (count(Field::Key), count(Field::Operator), count(Field::Value));
     check_sizes(keys.max(operators), values)?;
     let contiguous = |field: Field| {
         let mut runs = 0;
@@ -200,10 +178,7 @@ fn dotted(pairs: Vec<(Field, String)>) -> Result<Vec<Filter>, InvalidQuery> {
         }
         runs <= 1
     };
-    if [Field::Key, Field::Operator, Field::Value]
-        .into_iter()
-        .all(contiguous)
-    {
+    if [Field::Key, Field::Operator, Field::Value].into_iter().all(contiguous) {
         grouped(pairs, keys, operators)
     } else {
         finish(interleaved(pairs))
@@ -237,27 +212,15 @@ fn interleaved(pairs: Vec<(Field, String)>) -> Vec<RawFilter> {
     out
 }
 
-fn grouped(
-    pairs: Vec<(Field, String)>,
-    keys: usize,
-    operators: usize,
-) -> Result<Vec<Filter>, InvalidQuery> {
+fn grouped(pairs: Vec<(Field, String)>, keys: usize, operators: usize) -> Result<Vec<Filter>, InvalidQuery> {
     if keys == 0 {
-        return Err(InvalidQuery::filter(
-            0,
-            "key",
-            "filters.operator or filters.value was sent without filters.key",
-        ));
+        return Err(InvalidQuery::filter(0, "key", "filters.operator or filters.value was sent without filters.key"));
     }
     if operators > keys {
         return Err(InvalidQuery::filter(
             keys,
             "key",
-            format!(
-                "filters.operator was sent {} but filters.key only {}",
-                times(operators),
-                times(keys)
-            ),
+            format!("filters.operator was sent {} but filters.key only {}", times(operators), times(keys)),
         ));
     }
     let mut key_values = Vec::with_capacity(keys);
@@ -323,26 +286,17 @@ pub(super) fn too_many_filters() -> InvalidQuery {
 
 /// Resolves the key and operator of filter `i`.
 fn head(i: usize, key: Option<&str>, op: Option<&str>) -> Result<(FilterKey, Op), InvalidQuery> {
-    let key_text = key
-        .ok_or_else(|| InvalidQuery::filter(i, "key", format!("filter {i} has no filters.key")))?;
+    let key_text = key.ok_or_else(|| InvalidQuery::filter(i, "key", format!("filter {i} has no filters.key")))?;
     let key = FilterKey::from_wire(key_text).ok_or_else(|| {
         let all: Vec<&str> = FilterKey::ALL.iter().map(|k| k.as_str()).collect();
         InvalidQuery::filter(
             i,
             "key",
-            format!(
-                "filter {i}: unknown filters.key {}; expected one of {}",
-                show(key_text),
-                all.join(", ")
-            ),
+            format!("filter {i}: unknown filters.key {}; expected one of {}", show(key_text), all.join(", ")),
         )
     })?;
     let op_text = op.ok_or_else(|| {
-        InvalidQuery::filter(
-            i,
-            "operator",
-            format!("filter {i} ({}) has no filters.operator", key.as_str()),
-        )
+        InvalidQuery::filter(i, "operator", format!("filter {i} ({}) has no filters.operator", key.as_str()))
     })?;
     let allowed = || {
         let ops: Vec<&str> = key.operators().iter().map(|o| o.as_str()).collect();
@@ -376,32 +330,19 @@ fn head(i: usize, key: Option<&str>, op: Option<&str>) -> Result<(FilterKey, Op)
 }
 
 /// Types the values of filter `i`.
-fn typed_filter(
-    i: usize,
-    key: FilterKey,
-    op: Op,
-    raw: Vec<Option<String>>,
-) -> Result<Filter, InvalidQuery> {
+fn typed_filter(i: usize, key: FilterKey, op: Op, raw: Vec<Option<String>>) -> Result<Filter, InvalidQuery> {
     if raw.is_empty() {
         return Err(InvalidQuery::filter(
             i,
             "value",
-            format!(
-                "filter {i} ({} {}) has no filters.value",
-                key.as_str(),
-                op.as_str()
-            ),
+            format!("filter {i} ({} {}) has no filters.value", key.as_str(), op.as_str()),
         ));
     }
     let values = raw
         .iter()
         .map(|v| {
             typed(key, op, v.as_deref()).map_err(|reason| {
-                InvalidQuery::filter(
-                    i,
-                    "value",
-                    format!("filter {i} ({} {}): {reason}", key.as_str(), op.as_str()),
-                )
+                InvalidQuery::filter(i, "value", format!("filter {i} ({} {}): {reason}", key.as_str(), op.as_str()))
             })
         })
         .collect::<Result<Vec<FilterValue>, _>>()?;

@@ -21,9 +21,7 @@ pub fn client() -> HttpClient {
 }
 
 pub fn h2c_client() -> HttpClient {
-    Client::builder(TokioExecutor::new())
-        .http2_only(true)
-        .build_http()
+    Client::builder(TokioExecutor::new()).http2_only(true).build_http()
 }
 
 pub fn request(
@@ -40,25 +38,13 @@ pub fn request(
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let body = if body.is_null() {
-        Bytes::new()
-    } else {
-        Bytes::from(body.to_string())
-    };
+    let body = if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) };
     req.body(Full::new(body)).unwrap()
 }
 
 /// POSTs `body` as JSON and returns the response with its body unread.
-pub async fn post(
-    mock: &MockProvider,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &Value,
-) -> Response<Incoming> {
-    client()
-        .request(request(mock, "POST", path, headers, body))
-        .await
-        .unwrap()
+pub async fn post(mock: &MockProvider, path: &str, headers: &[(&str, &str)], body: &Value) -> Response<Incoming> {
+    client().request(request(mock, "POST", path, headers, body)).await.unwrap()
 }
 
 pub async fn text(response: Response<Incoming>) -> String {
@@ -89,10 +75,7 @@ pub fn parse_sse(body: &str) -> Vec<Event> {
         .split("\n\n")
         .filter(|block| !block.trim().is_empty())
         .map(|block| {
-            let mut event = Event {
-                name: None,
-                data: String::new(),
-            };
+            let mut event = Event { name: None, data: String::new() };
             for line in block.lines() {
                 if let Some(name) = line.strip_prefix("event: ") {
                     event.name = Some(name.to_owned());

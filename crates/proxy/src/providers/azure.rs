@@ -25,27 +25,15 @@ impl Adapter for Azure {
 
     fn upstream_url(&self, base_url: &str, rest: &str) -> Result<String, ProxyError> {
         let mut parts = rest.splitn(3, '/');
-        let (Some(resource), Some(deployment), Some(tail)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(resource), Some(deployment), Some(tail)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(ProxyError::BadPath(
-                "azure-openai paths are /azure-openai/{resource_name}/{deployment_name}/{path}"
-                    .into(),
+                "azure-openai paths are /azure-openai/{resource_name}/{deployment_name}/{path}".into(),
             ));
         };
-        if resource.is_empty()
-            || !resource
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(ProxyError::BadPath(format!(
-                "invalid azure resource name {resource:?}"
-            )));
+        if resource.is_empty() || !resource.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(ProxyError::BadPath(format!("invalid azure resource name {resource:?}")));
         }
-        Ok(format!(
-            "{}/{deployment}/{tail}",
-            base_url.replace("{resource}", resource)
-        ))
+        Ok(format!("{}/{deployment}/{tail}", base_url.replace("{resource}", resource)))
     }
 
     /// `stream_options` exists from api-version 2024-10-21 (and its previews) on.
@@ -58,10 +46,7 @@ impl Adapter for Azure {
     }
 
     fn model_from_path(&self, rest: &str) -> Option<String> {
-        rest.split('/')
-            .nth(1)
-            .filter(|d| !d.is_empty())
-            .map(str::to_string)
+        rest.split('/').nth(1).filter(|d| !d.is_empty()).map(str::to_string)
     }
 }
 
@@ -72,29 +57,12 @@ mod tests {
     #[test]
     fn resource_goes_to_the_host_and_deployment_to_the_path() {
         let rest = "myres/gpt4o/chat/completions";
-        let url = Azure
-            .upstream_url(
-                "https://{resource}.openai.azure.com/openai/deployments",
-                rest,
-            )
-            .unwrap();
-        assert_eq!(
-            url,
-            "https://myres.openai.azure.com/openai/deployments/gpt4o/chat/completions"
-        );
-        let url = Azure
-            .upstream_url("http://127.0.0.1:9/azure", rest)
-            .unwrap();
+        let url = Azure.upstream_url("https://{resource}.openai.azure.com/openai/deployments", rest).unwrap();
+        assert_eq!(url, "https://myres.openai.azure.com/openai/deployments/gpt4o/chat/completions");
+        let url = Azure.upstream_url("http://127.0.0.1:9/azure", rest).unwrap();
         assert_eq!(url, "http://127.0.0.1:9/azure/gpt4o/chat/completions");
         assert!(Azure.upstream_url("https://x", "myres").is_err());
-        assert!(Azure
-            .upstream_url("https://{resource}.x", "a.b/d/chat")
-            .is_err());
-        assert_eq!(
-            Azure
-                .model_from_path("myres/gpt4o/chat/completions")
-                .as_deref(),
-            Some("gpt4o")
-        );
+        assert!(Azure.upstream_url("https://{resource}.x", "a.b/d/chat").is_err());
+        assert_eq!(Azure.model_from_path("myres/gpt4o/chat/completions").as_deref(), Some("gpt4o"));
     }
 }

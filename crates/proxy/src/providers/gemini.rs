@@ -50,10 +50,7 @@ mod tests {
             model_in_path("v1beta/models/gemini-2.0-flash:generateContent").as_deref(),
             Some("gemini-2.0-flash")
         );
-        assert_eq!(
-            model_in_path("v1/models/gemini-pro:streamGenerateContent").as_deref(),
-            Some("gemini-pro")
-        );
+        assert_eq!(model_in_path("v1/models/gemini-pro:streamGenerateContent").as_deref(), Some("gemini-pro"));
         assert_eq!(model_in_path("v1beta/models").as_deref(), None);
     }
 }

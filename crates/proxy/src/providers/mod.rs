@@ -115,12 +115,7 @@ fn builtin() -> Vec<Builtin> {
         Box::new(openai::OpenAi)
     }
     vec![
-        Builtin {
-            name: "openai",
-            base_url: "https://api.openai.com/v1",
-            key_env: "OPENAI_API_KEY",
-            adapter: oa,
-        },
+        Builtin { name: "openai", base_url: "https://api.openai.com/v1", key_env: "OPENAI_API_KEY", adapter: oa },
         Builtin {
             name: "anthropic",
             base_url: "https://api.anthropic.com",
@@ -133,48 +128,23 @@ fn builtin() -> Vec<Builtin> {
             key_env: "GEMINI_API_KEY",
             adapter: || Box::new(gemini::Gemini),
         },
-        Builtin {
-            name: "groq",
-            base_url: "https://api.groq.com/openai/v1",
-            key_env: "GROQ_API_KEY",
-            adapter: oa,
-        },
-        Builtin {
-            name: "mistral",
-            base_url: "https://api.mistral.ai/v1",
-            key_env: "MISTRAL_API_KEY",
-            adapter: oa,
-        },
-        Builtin {
-            name: "deepseek",
-            base_url: "https://api.deepseek.com",
-            key_env: "DEEPSEEK_API_KEY",
-            adapter: oa,
-        },
+        Builtin { name: "groq", base_url: "https://api.groq.com/openai/v1", key_env: "GROQ_API_KEY", adapter: oa },
+        Builtin { name: "mistral", base_url: "https://api.mistral.ai/v1", key_env: "MISTRAL_API_KEY", adapter: oa },
+        Builtin { name: "deepseek", base_url: "https://api.deepseek.com", key_env: "DEEPSEEK_API_KEY", adapter: oa },
         Builtin {
             name: "openrouter",
             base_url: "https://openrouter.ai/api/v1",
             key_env: "OPENROUTER_API_KEY",
             adapter: oa,
         },
-        Builtin {
-            name: "xai",
-            base_url: "https://api.x.ai/v1",
-            key_env: "XAI_API_KEY",
-            adapter: oa,
-        },
+        Builtin { name: "xai", base_url: "https://api.x.ai/v1", key_env: "XAI_API_KEY", adapter: oa },
         Builtin {
             name: "perplexity-ai",
             base_url: "https://api.perplexity.ai",
             key_env: "PERPLEXITY_API_KEY",
             adapter: oa,
         },
-        Builtin {
-            name: "cerebras",
-            base_url: "https://api.cerebras.ai/v1",
-            key_env: "CEREBRAS_API_KEY",
-            adapter: oa,
-        },
+        Builtin { name: "cerebras", base_url: "https://api.cerebras.ai/v1", key_env: "CEREBRAS_API_KEY", adapter: oa },
         // Workers AI's OpenAI-compatible API: set base_url to
         // https://api.cloudflare.com/client/v4/accounts/{cloudflare_account_id}/ai
         Builtin {
@@ -218,9 +188,7 @@ impl Providers {
                 base_url: trim_base(cfg.base_url.as_deref().unwrap_or(b.base_url)),
                 api_key: env(key_env).filter(|k| !k.is_empty()),
                 adapter,
-                inject_stream_usage: cfg
-                    .stream_usage
-                    .unwrap_or(!NO_STREAM_OPTIONS.contains(&b.name)),
+                inject_stream_usage: cfg.stream_usage.unwrap_or(!NO_STREAM_OPTIONS.contains(&b.name)),
             };
             map.insert(b.name.to_string(), Arc::new(provider));
         }
@@ -229,9 +197,7 @@ impl Providers {
                 continue;
             }
             let Some(base_url) = cfg.base_url.as_deref() else {
-                return Err(ProxyError::Config(format!(
-                    "provider {name:?} needs a base_url"
-                )));
+                return Err(ProxyError::Config(format!("provider {name:?} needs a base_url")));
             };
             if !is_valid_name(name) {
                 return Err(ProxyError::Config(format!(
@@ -241,11 +207,7 @@ impl Providers {
             let provider = Provider {
                 name: name.clone(),
                 base_url: trim_base(base_url),
-                api_key: cfg
-                    .api_key_env
-                    .as_deref()
-                    .and_then(&env)
-                    .filter(|k| !k.is_empty()),
+                api_key: cfg.api_key_env.as_deref().and_then(&env).filter(|k| !k.is_empty()),
                 adapter: adapter_for(cfg.format.unwrap_or(ProviderFormat::Openai)),
                 inject_stream_usage: cfg.stream_usage.unwrap_or(true),
             };
@@ -286,8 +248,5 @@ fn trim_base(url: &str) -> String {
 }
 
 fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }

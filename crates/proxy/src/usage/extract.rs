@@ -58,25 +58,18 @@ impl UsageAcc {
         if let Some(prompt) = num(usage, "prompt_tokens") {
             self.input = Some(prompt);
             self.output = Some(num(usage, "completion_tokens").unwrap_or(0));
-            self.cached = usage
-                .pointer("/prompt_tokens_details/cached_tokens")
-                .and_then(Value::as_u64);
+            self.cached = usage.pointer("/prompt_tokens_details/cached_tokens").and_then(Value::as_u64);
         } else if let Some(input) = num(usage, "input_tokens") {
             self.input = Some(input);
             self.output = Some(num(usage, "output_tokens").unwrap_or(0));
-            self.cached = usage
-                .pointer("/input_tokens_details/cached_tokens")
-                .and_then(Value::as_u64);
+            self.cached = usage.pointer("/input_tokens_details/cached_tokens").and_then(Value::as_u64);
         }
     }
 
     /// Anthropic: `usage` of a message, `message.usage` of `message_start`, and `usage` of
     /// `message_delta` (cumulative output; newer API versions repeat the input counts there).
     fn anthropic(&mut self, v: &Value) {
-        let usage = match v
-            .get("usage")
-            .or_else(|| v.get("message").and_then(|m| m.get("usage")))
-        {
+        let usage = match v.get("usage").or_else(|| v.get("message").and_then(|m| m.get("usage"))) {
             Some(u) if u.is_object() => u,
             _ => return,
         };
@@ -114,9 +107,8 @@ impl UsageAcc {
         if let Some(prompt) = prompt {
             self.input = Some(prompt.saturating_add(tool));
         }
-        let out = num(meta, "candidatesTokenCount")
-            .unwrap_or(0)
-            .saturating_add(num(meta, "thoughtsTokenCount").unwrap_or(0));
+        let out =
+            num(meta, "candidatesTokenCount").unwrap_or(0).saturating_add(num(meta, "thoughtsTokenCount").unwrap_or(0));
         if prompt.is_some() || out > 0 {
             self.output = Some(out);
         }
@@ -149,25 +141,16 @@ mod tests {
                 json!({"usage": {"prompt_tokens": 100, "completion_tokens": 7, "prompt_tokens_details": {"cached_tokens": 40}}}),
             ],
         );
-        assert_eq!(
-            (u.tokens_in, u.tokens_out, u.cached_in, u.cache_write_in),
-            (Some(100), Some(7), 40, 0)
-        );
+        assert_eq!((u.tokens_in, u.tokens_out, u.cached_in, u.cache_write_in), (Some(100), Some(7), 40, 0));
         assert_eq!(u.source, aigw_core::UsageSource::Provider);
         // Stream chunks with "usage": null change nothing.
-        let u = usage_of(
-            Operation::ChatCompletions,
-            &[json!({"usage": null}), json!({"choices": []})],
-        );
+        let u = usage_of(Operation::ChatCompletions, &[json!({"usage": null}), json!({"choices": []})]);
         assert_eq!(u, Usage::missing());
     }
 
     #[test]
     fn embeddings_and_responses_api() {
-        let u = usage_of(
-            Operation::Embeddings,
-            &[json!({"usage": {"prompt_tokens": 8, "total_tokens": 8}})],
-        );
+        let u = usage_of(Operation::Embeddings, &[json!({"usage": {"prompt_tokens": 8, "total_tokens": 8}})]);
         assert_eq!((u.tokens_in, u.tokens_out), (Some(8), Some(0)));
         let u = usage_of(
             Operation::Responses,
@@ -175,10 +158,7 @@ mod tests {
                 json!({"type": "response.completed", "response": {"usage": {"input_tokens": 30, "input_tokens_details": {"cached_tokens": 10}, "output_tokens": 4}}}),
             ],
         );
-        assert_eq!(
-            (u.tokens_in, u.tokens_out, u.cached_in),
-            (Some(30), Some(4), 10)
-        );
+        assert_eq!((u.tokens_in, u.tokens_out, u.cached_in), (Some(30), Some(4), 10));
     }
 
     #[test]
@@ -189,19 +169,13 @@ mod tests {
                 json!({"usage": {"input_tokens": 10, "cache_creation_input_tokens": 200, "cache_read_input_tokens": 1000, "output_tokens": 5}}),
             ],
         );
-        assert_eq!(
-            (u.tokens_in, u.tokens_out, u.cached_in, u.cache_write_in),
-            (Some(1210), Some(5), 1000, 200)
-        );
+        assert_eq!((u.tokens_in, u.tokens_out, u.cached_in, u.cache_write_in), (Some(1210), Some(5), 1000, 200));
         let stream = [
             json!({"type": "message_start", "message": {"usage": {"input_tokens": 10, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 50, "output_tokens": 1}}}),
             json!({"type": "message_delta", "usage": {"output_tokens": 42}}),
         ];
         let u = usage_of(Operation::Messages, &stream);
-        assert_eq!(
-            (u.tokens_in, u.tokens_out, u.cached_in),
-            (Some(60), Some(42), 50)
-        );
+        assert_eq!((u.tokens_in, u.tokens_out, u.cached_in), (Some(60), Some(42), 50));
     }
 
     #[test]
@@ -211,10 +185,7 @@ mod tests {
             json!({"usageMetadata": {"promptTokenCount": 12, "candidatesTokenCount": 9, "thoughtsTokenCount": 3, "cachedContentTokenCount": 4}}),
         ];
         let u = usage_of(Operation::GeminiGenerate { stream: true }, &stream);
-        assert_eq!(
-            (u.tokens_in, u.tokens_out, u.cached_in),
-            (Some(12), Some(12), 4)
-        );
+        assert_eq!((u.tokens_in, u.tokens_out, u.cached_in), (Some(12), Some(12), 4));
         let array = json!([{"usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 1}}, {"usageMetadata": {"promptTokenCount": 2, "candidatesTokenCount": 6}}]);
         let u = usage_of(Operation::GeminiGenerate { stream: true }, &[array]);
         assert_eq!((u.tokens_in, u.tokens_out), (Some(2), Some(6)));

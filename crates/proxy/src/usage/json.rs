@@ -91,21 +91,12 @@ mod tests {
         observe_tail(Operation::ChatCompletions, tail, &mut acc);
         let u = acc.usage();
         assert_eq!((u.tokens_in, u.tokens_out), (Some(12), Some(3000)));
-        let gemini =
-            br#"..."}]}}],"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 9}}"#;
+        let gemini = br#"..."}]}}],"usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 9}}"#;
         let mut acc = UsageAcc::default();
-        observe_tail(
-            Operation::GeminiGenerate { stream: false },
-            gemini,
-            &mut acc,
-        );
+        observe_tail(Operation::GeminiGenerate { stream: false }, gemini, &mut acc);
         assert_eq!(acc.usage().tokens_out, Some(9));
         let mut acc = UsageAcc::default();
-        observe_tail(
-            Operation::ChatCompletions,
-            br#"{"usage":{"prompt_tokens":1"#,
-            &mut acc,
-        );
+        observe_tail(Operation::ChatCompletions, br#"{"usage":{"prompt_tokens":1"#, &mut acc);
         assert!(!acc.found());
     }
 }

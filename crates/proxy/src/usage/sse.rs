@@ -31,14 +31,7 @@ pub(crate) struct SseScanner {
 
 impl SseScanner {
     pub(crate) fn new(op: Operation, strip_usage: bool) -> Self {
-        Self {
-            op,
-            buf: BytesMut::new(),
-            strip_usage,
-            gave_up: false,
-            complete: false,
-            stream_error: None,
-        }
+        Self { op, buf: BytesMut::new(), strip_usage, gave_up: false, complete: false, stream_error: None }
     }
 
     /// Whether this scanner rewrites the stream (its `feed` output replaces the chunk).
@@ -106,8 +99,7 @@ impl SseScanner {
             self.complete = is_final_event(self.op, name, &data);
         }
         if self.stream_error.is_none() && is_error_event(name, &data) {
-            let text =
-                String::from_utf8_lossy(&data[..data.len().min(MAX_ERROR_TEXT)]).into_owned();
+            let text = String::from_utf8_lossy(&data[..data.len().min(MAX_ERROR_TEXT)]).into_owned();
             self.stream_error = Some(format!("provider reported an error in the stream: {text}"));
         }
         if has_usage_object(&data) {
@@ -173,9 +165,7 @@ fn has_usage_object(data: &[u8]) -> bool {
         let Some(rest) = rest.strip_prefix(b"\"") else {
             return false;
         };
-        let rest = rest
-            .iter()
-            .skip_while(|b| b.is_ascii_whitespace() || **b == b':');
+        let rest = rest.iter().skip_while(|b| b.is_ascii_whitespace() || **b == b':');
         rest.into_iter().next() == Some(&b'{')
     })
 }
@@ -220,9 +210,7 @@ fn data_type_is(data: &[u8], t: &[u8]) -> bool {
         return false;
     };
     let rest = rest.strip_prefix(b" ").unwrap_or(rest);
-    rest.strip_prefix(b"\"")
-        .and_then(|r| r.strip_prefix(t))
-        .is_some_and(|r| r.starts_with(b"\""))
+    rest.strip_prefix(b"\"").and_then(|r| r.strip_prefix(t)).is_some_and(|r| r.starts_with(b"\""))
 }
 
 /// The index just past the blank line that ends the first complete event, if any.
@@ -319,18 +307,9 @@ mod tests {
     #[test]
     fn the_final_event_of_each_api_marks_the_stream_complete() {
         let cases = [
-            (
-                Operation::ChatCompletions,
-                "data: {\"choices\":[]}\n\ndata: [DONE]\n\n",
-            ),
-            (
-                Operation::Messages,
-                "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n",
-            ),
-            (
-                Operation::Responses,
-                "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n",
-            ),
+            (Operation::ChatCompletions, "data: {\"choices\":[]}\n\ndata: [DONE]\n\n"),
+            (Operation::Messages, "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"),
+            (Operation::Responses, "event: response.completed\ndata: {\"type\":\"response.completed\"}\n\n"),
             (
                 Operation::GeminiGenerate { stream: true },
                 "data: {\"candidates\":[{\"finishReason\":\"STOP\"}]}\r\n\r\n",
@@ -341,10 +320,7 @@ mod tests {
             let mut acc = UsageAcc::default();
             let (head, tail) = stream.split_at(stream.len() - 3);
             sc.feed(head.as_bytes(), &mut acc);
-            assert!(
-                !sc.complete(),
-                "{op:?}: not before the final event is whole"
-            );
+            assert!(!sc.complete(), "{op:?}: not before the final event is whole");
             sc.feed(tail.as_bytes(), &mut acc);
             assert!(sc.complete(), "{op:?}");
         }
@@ -361,11 +337,8 @@ mod tests {
 
     #[test]
     fn an_unterminated_last_event_is_still_read() {
-        let (out, acc) = run(
-            "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}",
-            4,
-            false,
-        );
+        let (out, acc) =
+            run("data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}", 4, false);
         assert!(out.starts_with("data:"));
         assert!(acc.found());
     }

@@ -8,30 +8,18 @@ fn grouped_value_shortage_names_filters_value() {
         "filters.key=model&filters.key=success&filters.operator=eq&filters.operator=eq\
          &filters.value=gpt-4",
     );
-    assert_err(
-        &e,
-        &["query", "filters", "value"],
-        &["filters.value", "2 times", "once"],
-    );
+    assert_err(&e, &["query", "filters", "value"], &["filters.value", "2 times", "once"]);
 }
 
 #[test]
 fn missing_operator() {
     let e = list_err("filters.key=model&filters.value=a");
-    assert_err(
-        &e,
-        &["query", "filters", "0", "operator"],
-        &["model", "operator"],
-    );
+    assert_err(&e, &["query", "filters", "0", "operator"], &["model", "operator"]);
     // Grouped: two keys, one operator.
-    let e = list_err(
-        "filters.key=model&filters.key=cost&filters.operator=eq&filters.value=a&filters.value=1",
-    );
+    let e = list_err("filters.key=model&filters.key=cost&filters.operator=eq&filters.value=a&filters.value=1");
     assert_err(&e, &["query", "filters", "1", "operator"], &["cost"]);
     // Interleaved: the second filter has none.
-    let e = list_err(
-        "filters.key=model&filters.operator=eq&filters.value=a&filters.key=cost&filters.value=1",
-    );
+    let e = list_err("filters.key=model&filters.operator=eq&filters.value=a&filters.key=cost&filters.value=1");
     assert_err(&e, &["query", "filters", "1", "operator"], &["cost"]);
     let e = list_err("filters.key=a&filters.key=b&filters.operator=eq&filters.operator=eq&filters.operator=eq&filters.value=1&filters.value=2");
     assert_eq!(e.path, ["query", "filters", "2", "key"]);
@@ -41,9 +29,7 @@ fn missing_operator() {
 fn filter_without_values_or_key() {
     let e = list_err("filters.key=model&filters.operator=eq");
     assert_err(&e, &["query", "filters", "0", "value"], &["model", "value"]);
-    let e = list_err(
-        "filters.key=model&filters.operator=eq&filters.key=cost&filters.operator=gt&filters.value=1",
-    );
+    let e = list_err("filters.key=model&filters.operator=eq&filters.key=cost&filters.operator=gt&filters.value=1");
     assert_err(&e, &["query", "filters", "0", "value"], &["model"]);
     let e = list_err("filters.operator=eq&filters.value=1");
     assert_eq!(e.path, ["query", "filters", "0", "key"]);
@@ -56,11 +42,7 @@ fn filter_without_values_or_key() {
 #[test]
 fn unknown_key() {
     let e = list_err("filters.key=colour&filters.operator=eq&filters.value=red");
-    assert_err(
-        &e,
-        &["query", "filters", "0", "key"],
-        &["\"colour\"", "created_at"],
-    );
+    assert_err(&e, &["query", "filters", "0", "key"], &["\"colour\"", "created_at"]);
     let e = list_err(
         "filters.key=model&filters.operator=eq&filters.value=a\
          &filters.key=Model&filters.operator=eq&filters.value=b",
@@ -81,17 +63,11 @@ fn operators_by_key_type() {
         ("source_kind", "contains", "virtual"),
     ];
     for (key, op, value) in cases {
-        let e = list_err(&format!(
-            "filters.key={key}&filters.operator={op}&filters.value={value}"
-        ));
+        let e = list_err(&format!("filters.key={key}&filters.operator={op}&filters.value={value}"));
         assert_err(&e, &["query", "filters", "0", "operator"], &[key, op]);
     }
     let e = list_err("filters.key=model&filters.operator=like&filters.value=a");
-    assert_err(
-        &e,
-        &["query", "filters", "0", "operator"],
-        &["\"like\"", "contains"],
-    );
+    assert_err(&e, &["query", "filters", "0", "operator"], &["\"like\"", "contains"]);
     let ok = [
         ("success", "neq", "false"),
         ("model", "contains", "gpt"),
@@ -103,9 +79,7 @@ fn operators_by_key_type() {
         ("score", "gt", "50"),
     ];
     for (key, op, value) in ok {
-        let q = list(&format!(
-            "filters.key={key}&filters.operator={op}&filters.value={value}"
-        ));
+        let q = list(&format!("filters.key={key}&filters.operator={op}&filters.value={value}"));
         assert_eq!(q.filters[0].key.as_str(), key);
         assert_eq!(q.filters[0].op.as_str(), op);
     }
@@ -124,9 +98,7 @@ fn values_by_key_type() {
         ("model", "contains", "null", "null"),
     ];
     for (key, op, value, what) in bad {
-        let e = list_err(&format!(
-            "filters.key={key}&filters.operator={op}&filters.value={value}"
-        ));
+        let e = list_err(&format!("filters.key={key}&filters.operator={op}&filters.value={value}"));
         assert_err(&e, &["query", "filters", "0", "value"], &[key, value, what]);
     }
     let q = list(
@@ -139,22 +111,10 @@ fn values_by_key_type() {
     assert_eq!(
         q.filters,
         vec![
-            filter(
-                FilterKey::Cached,
-                Op::Eq,
-                vec![FilterValue::Bool(true), FilterValue::Bool(false)]
-            ),
-            filter(
-                FilterKey::CreatedAt,
-                Op::Gt,
-                vec![FilterValue::Time(MIDNIGHT_2025 + 250)]
-            ),
+            filter(FilterKey::Cached, Op::Eq, vec![FilterValue::Bool(true), FilterValue::Bool(false)]),
+            filter(FilterKey::CreatedAt, Op::Gt, vec![FilterValue::Time(MIDNIGHT_2025 + 250)]),
             filter(FilterKey::Feedback, Op::Eq, vec![FilterValue::Number(-1.0)]),
-            filter(
-                FilterKey::EventId,
-                Op::Eq,
-                vec![FilterValue::Null, FilterValue::Null]
-            ),
+            filter(FilterKey::EventId, Op::Eq, vec![FilterValue::Null, FilterValue::Null]),
             filter(FilterKey::Id, Op::Eq, vec![text("123")]),
         ]
     );
@@ -175,21 +135,9 @@ fn unknown_filters_sub_keys_and_malformed_forms() {
         assert_eq!(e.path[..2], ["query", "filters"], "{raw}: {e:?}");
         assert!(e.message.contains("filters"), "{raw}: {e:?}");
     }
-    assert_err(
-        &list_err("filters.foo=1"),
-        &["query", "filters", "foo"],
-        &["\"filters.foo\""],
-    );
-    assert_err(
-        &list_err("filters[0=1"),
-        &["query", "filters"],
-        &["malformed"],
-    );
-    assert_err(
-        &list_err("filters=%7Bnope"),
-        &["query", "filters"],
-        &["JSON"],
-    );
+    assert_err(&list_err("filters.foo=1"), &["query", "filters", "foo"], &["\"filters.foo\""]);
+    assert_err(&list_err("filters[0=1"), &["query", "filters"], &["malformed"]);
+    assert_err(&list_err("filters=%7Bnope"), &["query", "filters"], &["JSON"]);
     assert_err(
         &list_err(r#"filters=[{"key":"model","operator":"eq","value":["a"],"extra":1}]"#),
         &["query", "filters", "0", "extra"],
@@ -211,13 +159,9 @@ fn unknown_filters_sub_keys_and_malformed_forms() {
 
 #[test]
 fn too_many_filters_or_values() {
-    let many: String = (0..=MAX_FILTERS)
-        .map(|_| "filters.key=model&filters.operator=eq&filters.value=a&")
-        .collect();
+    let many: String = (0..=MAX_FILTERS).map(|_| "filters.key=model&filters.operator=eq&filters.value=a&").collect();
     assert_eq!(list_err(&many).path, ["query", "filters"]);
-    let values: String = (0..=MAX_FILTER_VALUES)
-        .map(|i| format!("&filters.value={i}"))
-        .collect();
+    let values: String = (0..=MAX_FILTER_VALUES).map(|i| format!("&filters.value={i}")).collect();
     let e = list_err(&format!("filters.key=model&filters.operator=eq{values}"));
     assert_eq!(e.path, ["query", "filters", "value"]);
 }

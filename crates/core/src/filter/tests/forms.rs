@@ -15,11 +15,7 @@ fn python_grouped_example_from_the_contract() {
     let mut want = example_filters();
     want.extend([
         filter(FilterKey::Success, Op::Eq, vec![FilterValue::Bool(false)]),
-        filter(
-            FilterKey::CreatedAt,
-            Op::Ge,
-            vec![FilterValue::Time(MIDNIGHT_2025)],
-        ),
+        filter(FilterKey::CreatedAt, Op::Ge, vec![FilterValue::Time(MIDNIGHT_2025)]),
         filter(FilterKey::Feedback, Op::Eq, vec![FilterValue::Number(1.0)]),
     ]);
     assert_eq!(
@@ -67,18 +63,11 @@ fn json_form() {
     let json = r#"[{"key":"model","operator":"eq","value":["gpt-4","gpt-4o"]},
                    {"key":"success","operator":"eq","value":[true]},
                    {"key":"cost","operator":"gt","value":0.5}]"#;
-    let raw: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("filters", json)
-        .finish();
+    let raw: String = form_urlencoded::Serializer::new(String::new()).append_pair("filters", json).finish();
     assert_eq!(list(&raw).filters, example_filters());
     let one = r#"{"key":"event_id","operator":"eq","value":[null]}"#;
-    let raw: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("filters", one)
-        .finish();
-    assert_eq!(
-        list(&raw).filters,
-        vec![filter(FilterKey::EventId, Op::Eq, vec![FilterValue::Null])]
-    );
+    let raw: String = form_urlencoded::Serializer::new(String::new()).append_pair("filters", one).finish();
+    assert_eq!(list(&raw).filters, vec![filter(FilterKey::EventId, Op::Eq, vec![FilterValue::Null])]);
     assert!(list("filters=&filters=%5B%5D").filters.is_empty());
 }
 
@@ -108,20 +97,14 @@ fn bracket_forms() {
 #[test]
 fn grouped_values_with_one_filter_or_one_value_each() {
     let q = list("filters.key=model&filters.operator=eq&filters.value=a&filters.value=b");
-    assert_eq!(
-        q.filters,
-        vec![filter(FilterKey::Model, Op::Eq, vec![text("a"), text("b")])]
-    );
+    assert_eq!(q.filters, vec![filter(FilterKey::Model, Op::Eq, vec![text("a"), text("b")])]);
     let q = list(
         "filters.key=model&filters.key=provider&filters.operator=eq&filters.operator=neq\
          &filters.value=a&filters.value=b",
     );
     assert_eq!(
         q.filters,
-        vec![
-            filter(FilterKey::Model, Op::Eq, vec![text("a")]),
-            filter(FilterKey::Provider, Op::Neq, vec![text("b")]),
-        ]
+        vec![filter(FilterKey::Model, Op::Eq, vec![text("a")]), filter(FilterKey::Provider, Op::Neq, vec![text("b")]),]
     );
 }
 
@@ -134,11 +117,7 @@ fn grouped_surplus_between_text_filters_goes_to_the_earlier_filter() {
     assert_eq!(
         q.filters,
         vec![
-            filter(
-                FilterKey::Model,
-                Op::Eq,
-                vec![text("gpt-4"), text("gpt-4o")]
-            ),
+            filter(FilterKey::Model, Op::Eq, vec![text("gpt-4"), text("gpt-4o")]),
             filter(FilterKey::Provider, Op::Eq, vec![text("openai")]),
         ]
     );
@@ -168,11 +147,7 @@ fn grouped_split_looks_ahead_so_later_typed_filters_still_fit() {
     assert_eq!(
         q.filters,
         vec![
-            filter(
-                FilterKey::StatusCode,
-                Op::Eq,
-                vec![FilterValue::Number(429.0), FilterValue::Number(500.0)]
-            ),
+            filter(FilterKey::StatusCode, Op::Eq, vec![FilterValue::Number(429.0), FilterValue::Number(500.0)]),
             filter(FilterKey::Model, Op::Eq, vec![text("gpt-4")]),
         ]
     );
@@ -185,9 +160,5 @@ fn grouped_values_that_fit_no_split_report_the_first_misfit() {
          &filters.operator=eq&filters.operator=eq&filters.operator=gt\
          &filters.value=gpt-4&filters.value=gpt-4o&filters.value=maybe&filters.value=0.5",
     );
-    assert_err(
-        &e,
-        &["query", "filters", "1", "value"],
-        &["success", "\"maybe\"", "boolean"],
-    );
+    assert_err(&e, &["query", "filters", "1", "value"], &["success", "\"maybe\"", "boolean"]);
 }

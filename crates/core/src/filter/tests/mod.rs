@@ -40,11 +40,7 @@ fn delete_err(raw: &str) -> InvalidQuery {
 fn assert_err(e: &InvalidQuery, path: &[&str], mentions: &[&str]) {
     assert_eq!(e.path, path, "{e:?}");
     for m in mentions {
-        assert!(
-            e.message.contains(m),
-            "{:?} does not mention {m:?}",
-            e.message
-        );
+        assert!(e.message.contains(m), "{:?} does not mention {m:?}", e.message);
     }
 }
 
@@ -59,11 +55,7 @@ fn filter(key: FilterKey, op: Op, values: Vec<FilterValue>) -> Filter {
 /// The three filters of the contract's SDK examples.
 fn example_filters() -> Vec<Filter> {
     vec![
-        filter(
-            FilterKey::Model,
-            Op::Eq,
-            vec![text("gpt-4"), text("gpt-4o")],
-        ),
+        filter(FilterKey::Model, Op::Eq, vec![text("gpt-4"), text("gpt-4o")]),
         filter(FilterKey::Success, Op::Eq, vec![FilterValue::Bool(true)]),
         filter(FilterKey::Cost, Op::Gt, vec![FilterValue::Number(0.5)]),
     ]

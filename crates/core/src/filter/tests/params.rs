@@ -42,54 +42,27 @@ fn ordering_and_direction() {
     assert_eq!(q.direction, Direction::Desc);
     let q = list("order_by_direction=asc&direction=desc");
     assert_eq!(q.direction, Direction::Asc);
-    assert_err(
-        &list_err("order_by=cost"),
-        &["query", "order_by"],
-        &["\"cost\"", "cached"],
-    );
-    assert_err(
-        &list_err("order_by_direction=up"),
-        &["query", "order_by_direction"],
-        &["\"up\""],
-    );
-    assert_err(
-        &list_err("direction=down&order_by_direction=asc"),
-        &["query", "direction"],
-        &["\"down\""],
-    );
+    assert_err(&list_err("order_by=cost"), &["query", "order_by"], &["\"cost\"", "cached"]);
+    assert_err(&list_err("order_by_direction=up"), &["query", "order_by_direction"], &["\"up\""]);
+    assert_err(&list_err("direction=down&order_by_direction=asc"), &["query", "direction"], &["\"down\""]);
     for o in OrderBy::ALL {
         let d = delete(&format!("order_by={}", o.as_str()));
         assert_eq!(d.order_by, o);
     }
-    assert_err(
-        &delete_err("order_by=path"),
-        &["query", "order_by"],
-        &["\"path\"", "feedback"],
-    );
+    assert_err(&delete_err("order_by=path"), &["query", "order_by"], &["\"path\"", "feedback"]);
 }
 
 #[test]
 fn meta_info_and_search() {
     assert!(list("meta_info=true").meta_info);
     assert!(!list("meta_info=false").meta_info);
-    assert_err(
-        &list_err("meta_info=yes"),
-        &["query", "meta_info"],
-        &["\"yes\""],
-    );
-    assert_eq!(
-        list("search=+%20gpt-4o+mini%20").search.as_deref(),
-        Some("gpt-4o mini")
-    );
+    assert_err(&list_err("meta_info=yes"), &["query", "meta_info"], &["\"yes\""]);
+    assert_eq!(list("search=+%20gpt-4o+mini%20").search.as_deref(), Some("gpt-4o mini"));
     assert_eq!(list("search=+++").search, None);
     let max = "é".repeat(MAX_SEARCH_CHARS);
     assert_eq!(list(&format!("search={max}")).search, Some(max));
     let long = "a".repeat(MAX_SEARCH_CHARS + 1);
-    assert_err(
-        &list_err(&format!("search={long}")),
-        &["query", "search"],
-        &["256", "257"],
-    );
+    assert_err(&list_err(&format!("search={long}")), &["query", "search"], &["256", "257"]);
 }
 
 #[test]
@@ -111,26 +84,10 @@ fn deprecated_flat_parameters() {
             filter(FilterKey::Provider, Op::Eq, vec![text("openai")]),
             filter(FilterKey::Model, Op::Eq, vec![text("gpt-4o")]),
             filter(FilterKey::ModelType, Op::Eq, vec![text("chat")]),
-            filter(
-                FilterKey::RequestContentType,
-                Op::Eq,
-                vec![text("application/json")]
-            ),
-            filter(
-                FilterKey::ResponseContentType,
-                Op::Eq,
-                vec![text("text/event-stream")]
-            ),
-            filter(
-                FilterKey::CreatedAt,
-                Op::Ge,
-                vec![FilterValue::Time(MIDNIGHT_2025)]
-            ),
-            filter(
-                FilterKey::CreatedAt,
-                Op::Le,
-                vec![FilterValue::Time(MIDNIGHT_2025 + day)]
-            ),
+            filter(FilterKey::RequestContentType, Op::Eq, vec![text("application/json")]),
+            filter(FilterKey::ResponseContentType, Op::Eq, vec![text("text/event-stream")]),
+            filter(FilterKey::CreatedAt, Op::Ge, vec![FilterValue::Time(MIDNIGHT_2025)]),
+            filter(FilterKey::CreatedAt, Op::Le, vec![FilterValue::Time(MIDNIGHT_2025 + day)]),
             num(FilterKey::Cost, Op::Ge, 0.0),
             num(FilterKey::Cost, Op::Le, 0.12),
             num(FilterKey::TokensIn, Op::Ge, 1.0),
@@ -144,20 +101,13 @@ fn deprecated_flat_parameters() {
             num(FilterKey::Feedback, Op::Eq, -1.0),
         ]
     );
-    assert_eq!(
-        list("feedback=1").filters,
-        vec![num(FilterKey::Feedback, Op::Eq, 1.0)]
-    );
+    assert_eq!(list("feedback=1").filters, vec![num(FilterKey::Feedback, Op::Eq, 1.0)]);
     // Repeated: the last wins. Unencoded '+' in an offset still reads.
     assert_eq!(
         list("model=a&model=b&end_date=2025-01-01T01:00:00+01:00").filters,
         vec![
             filter(FilterKey::Model, Op::Eq, vec![text("b")]),
-            filter(
-                FilterKey::CreatedAt,
-                Op::Le,
-                vec![FilterValue::Time(MIDNIGHT_2025)]
-            ),
+            filter(FilterKey::CreatedAt, Op::Le, vec![FilterValue::Time(MIDNIGHT_2025)]),
         ]
     );
     for (raw, param, value) in [
@@ -179,11 +129,7 @@ fn delete_example_from_the_contract() {
     assert_eq!(
         d,
         LogDeleteQuery {
-            filters: vec![filter(
-                FilterKey::CreatedAt,
-                Op::Lt,
-                vec![FilterValue::Time(MIDNIGHT_2025)]
-            )],
+            filters: vec![filter(FilterKey::CreatedAt, Op::Lt, vec![FilterValue::Time(MIDNIGHT_2025)])],
             order_by: OrderBy::CreatedAt,
             direction: Direction::Asc,
             limit: 100,
@@ -203,10 +149,7 @@ fn delete_defaults_and_limits() {
     }
     assert_err(&delete_err("search=gpt"), &["query", "search"], &["search"]);
     // Deprecated flat filters narrow a delete too.
-    assert_eq!(
-        delete("model=gpt-4").filters,
-        vec![filter(FilterKey::Model, Op::Eq, vec![text("gpt-4")])]
-    );
+    assert_eq!(delete("model=gpt-4").filters, vec![filter(FilterKey::Model, Op::Eq, vec![text("gpt-4")])]);
 }
 
 #[test]
@@ -228,14 +171,8 @@ fn query_string_decoding() {
 #[test]
 fn error_path_as_json() {
     let e = list_err("filters.key=model&filters.operator=gt&filters.value=a");
-    assert_eq!(
-        e.path_json(),
-        serde_json::json!(["query", "filters", 0, "operator"])
-    );
-    assert_eq!(
-        list_err("per_page=0").path_json(),
-        serde_json::json!(["query", "per_page"])
-    );
+    assert_eq!(e.path_json(), serde_json::json!(["query", "filters", 0, "operator"]));
+    assert_eq!(list_err("per_page=0").path_json(), serde_json::json!(["query", "per_page"]));
     assert_eq!(e.to_string(), e.message);
 }
 
@@ -245,10 +182,7 @@ fn keys_round_trip_their_wire_names() {
         assert_eq!(FilterKey::from_wire(k.as_str()), Some(k));
         assert!(!k.operators().is_empty());
     }
-    assert_eq!(
-        FilterKey::ALL.iter().filter(|k| k.is_extension()).count(),
-        8
-    );
+    assert_eq!(FilterKey::ALL.iter().filter(|k| k.is_extension()).count(), 8);
     assert_eq!(Op::from_wire("ge"), None);
     assert_eq!(Op::from_wire("le"), None);
 }
