@@ -262,7 +262,7 @@ def decompress(blob: bytes | None) -> bytes | None:
     return zstandard.ZstdDecompressor().decompressobj().decompress(blob)
 
 
-def suite_config(tmp: Path, mock: str) -> str:
+def suite_config(tmp: Path, mock: str, extra_accounts: tuple[str, ...] = ()) -> str:
     lines = [
         "[proxy]",
         'listen = "127.0.0.1:0"',
@@ -274,6 +274,10 @@ def suite_config(tmp: Path, mock: str) -> str:
         "batch_delay_ms = 5",
         "[[accounts]]",
         f'id = "{ACCOUNT}"',
+    ]
+    for extra in extra_accounts:
+        lines += ["[[accounts]]", f'id = "{extra}"']
+    lines += [
         "[providers.openai]",
         f'base_url = "{mock}/v1"',
         "[providers.anthropic]",
@@ -326,6 +330,77 @@ def gateway(binaries, mock_provider, tmp_path_factory) -> Gateway:
         proc=proc,
     )
     yield gw
+    code = proc.terminate()
+    assert code == 0, f"aigw exited with {code}:\n{proc.stderr_text()}"
+
+
+# --------------------------------------------------------------------------------------------
+# A second aigw for the Cloudflare-compatible admin API (tests/python/test_cloudflare_*.py)
+# --------------------------------------------------------------------------------------------
+
+OTHER_ACCOUNT = "acct-other"
+# The write token `AIGW_ADMIN_TOKEN` creates on the first account at start-up.
+ADMIN_TOKEN = "aigw-suite-admin-token-5d2c8e1a9f3b7046"
+# The email of the `email` token (for `X-Auth-Email` + `X-Auth-Key`).
+ADMIN_EMAIL = "ops@example.com"
+
+
+@dataclass
+class AdminApi:
+    """An aigw of its own (two accounts, admin tokens), so the logs it lists are only the
+    Cloudflare tests' own. `tokens`: name -> secret (`write` from AIGW_ADMIN_TOKEN; `read`
+    read-only; `email` read+write with email `ADMIN_EMAIL`; `other` a write token of
+    `OTHER_ACCOUNT`)."""
+
+    gw: Gateway
+    tokens: dict[str, str]
+    config: Path
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.gw.admin}/client/v4"
+
+    def client(self, token: str = "write", **kwargs: Any):
+        """The official `cloudflare` SDK pointed at this aigw, authenticated with `token`."""
+        import cloudflare
+
+        kwargs.setdefault("max_retries", 0)
+        kwargs.setdefault("timeout", 30)
+        return cloudflare.Cloudflare(api_token=self.tokens[token], base_url=self.api_base, **kwargs)
+
+
+def create_token(config: Path, name: str, *extra: str) -> str:
+    """`aigw tokens create`; returns the secret it prints."""
+    out = subprocess.run(
+        [str(AIGW_BIN), "tokens", "create", "--name", name, *extra, "--config", str(config)],
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, f"aigw tokens create failed:\n{out.stderr}"
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def admin_api(binaries, mock_provider, tmp_path_factory) -> AdminApi:
+    aigw_bin, _ = binaries
+    tmp = tmp_path_factory.mktemp("aigw-admin")
+    config = tmp / "aigw.toml"
+    config.write_text(suite_config(tmp, mock_provider, extra_accounts=(OTHER_ACCOUNT,)))
+    env = child_env(RUST_LOG="info", AIGW_ADMIN_TOKEN=ADMIN_TOKEN, **GATEWAY_KEYS)
+    proc = Proc([str(aigw_bin), "serve", "--config", str(config)], env, tmp / "aigw.stderr", cwd=tmp)
+    urls = parse_ready(proc.wait_line("aigw ready "))
+    tokens = {
+        "write": ADMIN_TOKEN,
+        "read": create_token(config, "reader", "--read-only"),
+        "email": create_token(config, "by-email", "--email", ADMIN_EMAIL),
+        "other": create_token(config, "other", "--account", OTHER_ACCOUNT),
+    }
+    gw = Gateway(
+        proxy=urls["proxy"], admin=urls["admin"], mock=mock_provider, db_path=tmp / "aigw.db", proc=proc
+    )
+    yield AdminApi(gw=gw, tokens=tokens, config=config)
     code = proc.terminate()
     assert code == 0, f"aigw exited with {code}:\n{proc.stderr_text()}"
 
