@@ -7,7 +7,6 @@
 
 use aigw_store::tokens::{Access, ApiToken};
 use axum::http::{HeaderMap, StatusCode};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::db::Db;
@@ -92,7 +91,8 @@ fn malformed(message: &str, chain_code: u32) -> ApiError {
     ApiError {
         status: StatusCode::BAD_REQUEST,
         code: 6003,
-        message: format!("Invalid request headers: {message} ({chain_code})"),
-        path: Some(vec![Value::from("headers")]),
+        message: "Invalid request headers".into(),
+        path: None,
+        error_chain: vec![(chain_code, message.to_string())],
     }
 }

@@ -17,23 +17,25 @@ pub struct ApiError {
     pub message: String,
     /// Where the bad input is, e.g. `["query", "per_page"]`.
     pub path: Option<Vec<Value>>,
+    /// The more specific causes, as Cloudflare nests them: `[{code, message}]`.
+    pub error_chain: Vec<(u32, String)>,
 }
 
 impl ApiError {
     pub fn invalid(path: Vec<Value>, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: 7001, message: message.into(), path: Some(path) }
+        Self { status: StatusCode::BAD_REQUEST, code: 7001, message: message.into(), path: Some(path), error_chain: Vec::new() }
     }
     pub fn not_found() -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: 7002, message: "Not Found".into(), path: None }
+        Self { status: StatusCode::NOT_FOUND, code: 7002, message: "Not Found".into(), path: None, error_chain: Vec::new() }
     }
     pub fn no_route() -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: 7003, message: "No route for the URI".into(), path: None }
+        Self { status: StatusCode::NOT_FOUND, code: 7003, message: "No route for the URI".into(), path: None, error_chain: Vec::new() }
     }
     pub fn method_not_allowed() -> Self {
-        Self { status: StatusCode::METHOD_NOT_ALLOWED, code: 7005, message: "Method not allowed".into(), path: None }
+        Self { status: StatusCode::METHOD_NOT_ALLOWED, code: 7005, message: "Method not allowed".into(), path: None, error_chain: Vec::new() }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::CONFLICT, code: 7006, message: message.into(), path: None }
+        Self { status: StatusCode::CONFLICT, code: 7006, message: message.into(), path: None, error_chain: Vec::new() }
     }
     pub fn unauthenticated() -> Self {
         Self {
@@ -41,15 +43,16 @@ impl ApiError {
             code: 10001,
             message: "Unable to authenticate request".into(),
             path: None,
+            error_chain: Vec::new(),
         }
     }
     pub fn forbidden() -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: 10000, message: "Authentication error".into(), path: None }
+        Self { status: StatusCode::FORBIDDEN, code: 10000, message: "Authentication error".into(), path: None, error_chain: Vec::new() }
     }
     /// A failure that is not the client's: logged with its cause, answered without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "admin request failed");
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: 7000, message: "Internal Error".into(), path: None }
+        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: 7000, message: "Internal Error".into(), path: None, error_chain: Vec::new() }
     }
 }
 
@@ -67,6 +70,10 @@ impl IntoResponse for ApiError {
         let mut error = json!({ "code": self.code, "message": self.message });
         if let Some(path) = self.path {
             error["path"] = Value::Array(path);
+        }
+        if !self.error_chain.is_empty() {
+            let chain = self.error_chain.into_iter().map(|(code, message)| json!({ "code": code, "message": message }));
+            error["error_chain"] = Value::Array(chain.collect());
         }
         let body = json!({ "success": false, "errors": [error], "messages": [], "result": null });
         let mut response = (self.status, Json(body)).into_response();

@@ -94,7 +94,8 @@ fn meta_info(conn: &Connection, w: &Where) -> Result<MetaInfo, StoreError> {
 }
 
 /// Deletes the first `limit` logs matching the filters in the query's order; how many went.
-pub fn delete_logs(conn: &mut Connection, scope: Scope<'_>, q: &LogDeleteQuery) -> Result<u64, StoreError> {
+/// Runs in the caller's transaction (so a change and its audit record commit together).
+pub fn delete_logs(conn: &Connection, scope: Scope<'_>, q: &LogDeleteQuery) -> Result<u64, StoreError> {
     let mut w = Where::gateway(scope.account, scope.gateway);
     for f in &q.filters {
         w.filter(f);
@@ -105,13 +106,14 @@ pub fn delete_logs(conn: &mut Connection, scope: Scope<'_>, q: &LogDeleteQuery) 
         order_by(q.order_by, q.direction),
         q.limit
     );
-    let tx = conn.transaction()?;
-    tx.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (seq INTEGER PRIMARY KEY); DELETE FROM temp.doomed;")?;
-    tx.execute(&format!("INSERT INTO temp.doomed {select}"), params_from_iter(w.params.iter()))?;
-    tx.execute("DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
-    let n = tx.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
-    tx.execute("DELETE FROM temp.doomed", [])?;
-    tx.commit()?;
+    let n = atomically(conn, "delete_logs", |c| {
+        c.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (seq INTEGER PRIMARY KEY); DELETE FROM temp.doomed;")?;
+        c.execute(&format!("INSERT INTO temp.doomed {select}"), params_from_iter(w.params.iter()))?;
+        c.execute("DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
+        let n = c.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
+        c.execute("DELETE FROM temp.doomed", [])?;
+        Ok(n)
+    })?;
     Ok(n as u64)
 }
 
@@ -154,4 +156,25 @@ pub fn patch_log(
         conn.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
     }
     get_scoped(conn, scope, id)
+}
+
+/// Runs `f` all or nothing under a savepoint: inside the caller's transaction when there is one,
+/// as its own transaction otherwise.
+pub(crate) fn atomically<T>(
+    conn: &Connection,
+    name: &str,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    conn.execute_batch(&format!("SAVEPOINT {name}"))?;
+    match f(conn) {
+        Ok(v) => {
+            conn.execute_batch(&format!("RELEASE {name}"))?;
+            Ok(v)
+        }
+        Err(e) => {
+            // Best effort: the error that matters is `e`.
+            let _ = conn.execute_batch(&format!("ROLLBACK TO {name}; RELEASE {name}"));
+            Err(e)
+        }
+    }
 }

@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::StoreError;
@@ -19,6 +21,7 @@ pub fn open_write(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    register_functions(&conn)?;
     schema::migrate(&conn)?;
     Ok(conn)
 }
@@ -30,5 +33,23 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
     )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    register_functions(&conn)?;
     Ok(conn)
+}
+
+/// `aigw_fold(text)`: Unicode lower case, for case-insensitive matching beyond ASCII.
+fn register_functions(conn: &Connection) -> Result<(), StoreError> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function(crate::query::FOLD, 1, flags, |ctx| {
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
+            ValueRef::Null => None,
+            other => Some(match other {
+                ValueRef::Integer(i) => i.to_string(),
+                ValueRef::Real(r) => r.to_string(),
+                _ => String::new(),
+            }),
+        })
+    })?;
+    Ok(())
 }

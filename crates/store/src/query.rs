@@ -87,8 +87,8 @@ impl Where {
                             SqlValue::Text(t) => t,
                             other => format!("{other:?}"),
                         };
-                        let p = self.param(SqlValue::Text(format!("%{}%", escape_like(&text))));
-                        format!("{column} LIKE {p} ESCAPE '\\'")
+                        let p = self.param(contains_pattern(&text));
+                        format!("{FOLD}({column}) LIKE {p} ESCAPE '\\'")
                     })
                     .collect();
                 format!("({})", if parts.is_empty() { "0".to_string() } else { parts.join(" OR ") })
@@ -116,27 +116,23 @@ impl Where {
 
     /// `metadata.key` / `metadata.value` over the metadata object's entries.
     fn metadata(&mut self, f: &Filter) {
-        let field = if f.key == FilterKey::MetadataKey { "m.key" } else { "CAST(m.value AS TEXT)" };
+        // json_each gives booleans as 1/0; compare them by their JSON spelling.
+        let field = if f.key == FilterKey::MetadataKey {
+            "m.key"
+        } else {
+            "(CASE m.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(m.value AS TEXT) END)"
+        };
         let mut parts = Vec::new();
         for v in &f.values {
             let text = match v {
                 FilterValue::Text(t) => t.clone(),
                 FilterValue::Number(n) => format_number(*n),
-                FilterValue::Bool(b) => {
-                    if *b {
-                        "1".into()
-                    } else {
-                        "0".into()
-                    }
-                }
+                FilterValue::Bool(b) => b.to_string(),
                 FilterValue::Time(t) => t.to_string(),
                 FilterValue::Null => continue,
             };
             let cond = match f.op {
-                Op::Contains => format!(
-                    "{field} LIKE {} ESCAPE '\\'",
-                    self.param(SqlValue::Text(format!("%{}%", escape_like(&text))))
-                ),
+                Op::Contains => format!("{FOLD}({field}) LIKE {} ESCAPE '\\'", self.param(contains_pattern(&text))),
                 _ => format!("{field} = {}", self.param(SqlValue::Text(text))),
             };
             parts.push(cond);
@@ -152,16 +148,24 @@ impl Where {
     /// Free-text search: a case-insensitive substring of the endpoint, model, provider, sender
     /// name or metadata, or the exact log id.
     pub(crate) fn search(&mut self, term: &str) {
-        let pattern = format!("%{}%", escape_like(term));
+        let pattern = contains_pattern(term);
         let mut parts = Vec::new();
         for column in ["l.path", "l.model", "l.provider", "l.source_name", "l.metadata"] {
-            let p = self.param(SqlValue::Text(pattern.clone()));
-            parts.push(format!("{column} LIKE {p} ESCAPE '\\'"));
+            let p = self.param(pattern.clone());
+            parts.push(format!("{FOLD}({column}) LIKE {p} ESCAPE '\\'"));
         }
         let p = self.param(SqlValue::Text(term.to_string()));
         parts.push(format!("l.id = {p}"));
         self.and(&format!("({})", parts.join(" OR ")));
     }
+}
+
+/// The SQL function that folds text to lower case, Unicode-wide (SQLite's LIKE folds ASCII only).
+pub(crate) const FOLD: &str = "aigw_fold";
+
+/// The LIKE pattern of a case-insensitive substring: folded, wildcards escaped.
+fn contains_pattern(term: &str) -> SqlValue {
+    SqlValue::Text(format!("%{}%", escape_like(&term.to_lowercase())))
 }
 
 /// The SQL expression of a filter key.
@@ -278,7 +282,7 @@ mod tests {
         ]);
         assert!(w.sql.contains("(l.provider IS NULL OR l.provider NOT IN (?))"), "{}", w.sql);
         assert!(w.sql.contains("(l.cost > ?)"));
-        assert!(w.sql.contains("(l.model LIKE ? ESCAPE '\\')"));
+        assert!(w.sql.contains("(aigw_fold(l.model) LIKE ? ESCAPE '\\')"));
         assert!(w.sql.contains("(l.event_id IS NULL)"));
         assert_eq!(w.params[4], SqlValue::Text("%4o\\_%".into()), "LIKE wildcards in values are escaped");
     }
@@ -288,7 +292,8 @@ mod tests {
         let w =
             build(&[Filter { key: FilterKey::MetadataValue, op: Op::Eq, values: vec![FilterValue::Number(12345.0)] }]);
         assert!(
-            w.sql.contains("EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE CAST(m.value AS TEXT) = ?)"),
+            w.sql.contains("EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE (CASE m.type WHEN 'true' THEN 'true' \
+                 WHEN 'false' THEN 'false' ELSE CAST(m.value AS TEXT) END) = ?)"),
             "{}",
             w.sql
         );

@@ -124,11 +124,13 @@ impl<'a> Params<'a> {
         } else {
             format!("an integer from {min} to {max}")
         };
+        // Without an upper bound (page), a huge number is just far past the end: saturate.
+        let unbounded = max == u32::MAX;
         let n = parse_number(raw)
-            .filter(|n| n.fract() == 0.0 && *n >= f64::from(min) && *n <= f64::from(max))
+            .filter(|n| n.fract() == 0.0 && *n >= f64::from(min) && (unbounded || *n <= f64::from(max)))
             .ok_or_else(|| InvalidQuery::param(name, format!("{name} must be {range}, got {}", show(raw))))?;
-        // In range and integral, so the cast is exact.
-        Ok(Some(n as u32))
+        // Integral and clamped into range, so the cast is exact.
+        Ok(Some(n.min(f64::from(max)) as u32))
     }
 
     fn order_by(&self, list: bool) -> Result<OrderBy, InvalidQuery> {
