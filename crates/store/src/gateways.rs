@@ -93,20 +93,27 @@ pub fn update_gateway(
     get_gateway(conn, account, id)
 }
 
-/// Deletes a gateway and its logs in one transaction; the deleted gateway, or `None`.
-pub fn delete_gateway(conn: &mut Connection, account: &str, id: &str) -> Result<Option<Gateway>, StoreError> {
-    let tx = conn.transaction()?;
-    let Some(gateway) = get_gateway(&tx, account, id)? else {
-        return Ok(None);
-    };
-    tx.execute(
-        "DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
-        params![account, id],
-    )?;
-    tx.execute("DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
-    tx.execute("DELETE FROM gateways WHERE account_id = ?1 AND id = ?2", params![account, id])?;
-    tx.commit()?;
-    Ok(Some(gateway))
+/// Deletes a gateway and its logs, all or nothing; the deleted gateway, or `None`. Runs in the
+/// caller's transaction when there is one (so the change and its audit record commit together).
+pub fn delete_gateway(conn: &Connection, account: &str, id: &str) -> Result<Option<Gateway>, StoreError> {
+    crate::logs::atomically(conn, "delete_gateway", |tx| {
+        let Some(gateway) = get_gateway(tx, account, id)? else {
+            return Ok(None);
+        };
+        tx.execute(
+            "DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
+            params![account, id],
+        )?;
+        tx.execute(
+            "DELETE FROM log_search WHERE rowid IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
+            params![account, id],
+        )?;
+        tx.execute("DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
+        tx.execute("DELETE FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
+        tx.execute("DELETE FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
+        tx.execute("DELETE FROM gateways WHERE account_id = ?1 AND id = ?2", params![account, id])?;
+        Ok(Some(gateway))
+    })
 }
 
 /// `s` with LIKE's wildcards escaped by `\`.

@@ -5,16 +5,22 @@ use aigw_core::LogRecord;
 use rusqlite::{params, Connection};
 
 use crate::codec::Compressor;
+use crate::dims::DimsCache;
 use crate::error::StoreError;
+use crate::retention;
+use crate::rollup::{Additions, Cell, Stats, HOUR_MS};
 
 const INSERT_LOG: &str = "INSERT INTO logs (
     id, account_id, gateway_id, created_at, duration, provider, model, model_type, path,
     request_type, method, stream, request_content_type, response_content_type, status_code,
     success, cached, tokens_in, tokens_out, tokens_cached, tokens_cache_write, usage_source, cost,
     custom_cost, metadata, event_id, step, user_agent, error, source_kind, source_id, source_name,
-    source_owner, request_size, response_size
+    source_owner, request_size, response_size, dims
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
+          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)";
+
+/// The metadata search index: folded text, keyed by the log's `seq`.
+const INSERT_SEARCH: &str = "INSERT INTO log_search (rowid, text) VALUES (?1, ?2)";
 
 const INSERT_PAYLOAD: &str = "INSERT INTO log_payloads
     (seq, request, request_truncated, response, response_truncated) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -41,19 +47,22 @@ fn is_record_error(e: &StoreError) -> bool {
 pub struct LogInserter {
     conn: Connection,
     compressor: Compressor,
+    dims: DimsCache,
 }
 
 /// What one call to [`LogInserter::insert_batch`] did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchOutcome {
     pub written: usize,
+    /// Records not stored because their gateway is full and set to STOP_INSERTING.
+    pub over_limit: usize,
     /// Records the database refused even alone (each is logged); the rest of the batch is kept.
     pub rejected: usize,
 }
 
 impl LogInserter {
     pub fn new(conn: Connection) -> Result<Self, StoreError> {
-        Ok(Self { conn, compressor: Compressor::new()? })
+        Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default() })
     }
 
     /// Writes `records` in one transaction. If the transaction fails, each record is retried in
@@ -62,7 +71,9 @@ impl LogInserter {
         let mut attempt = 0;
         let batch_error = loop {
             match self.insert_all(records) {
-                Ok(()) => return Ok(BatchOutcome { written: records.len(), rejected: 0 }),
+                Ok(over_limit) => {
+                    return Ok(BatchOutcome { written: records.len() - over_limit, over_limit, rejected: 0 })
+                }
                 // The database is busy (another writer holds the lock) or failed for a moment:
                 // the whole batch is retried, with backoff, before anything is given up.
                 Err(e) if !is_record_error(&e) && attempt < TRANSIENT_RETRIES => {
@@ -77,7 +88,8 @@ impl LogInserter {
         let mut outcome = BatchOutcome::default();
         for record in records {
             match self.insert_all(std::slice::from_ref(record)) {
-                Ok(()) => outcome.written += 1,
+                Ok(0) => outcome.written += 1,
+                Ok(_) => outcome.over_limit += 1,
                 Err(error) => {
                     tracing::error!(%error, log_id = %record.id, "log record rejected by the database");
                     outcome.rejected += 1;
@@ -90,12 +102,33 @@ impl LogInserter {
         Ok(outcome)
     }
 
-    fn insert_all(&mut self, records: &[LogRecord]) -> Result<(), StoreError> {
+    fn insert_all(&mut self, records: &[LogRecord]) -> Result<usize, StoreError> {
+        let result = self.try_insert_all(records);
+        if result.is_err() {
+            // The transaction rolled back, and with it any combination it created.
+            self.dims.clear();
+        }
+        result
+    }
+
+    /// Inserts what each gateway's retention admits; returns how many it refused.
+    fn try_insert_all(&mut self, records: &[LogRecord]) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
+        let mut limits = retention::Limits::default();
+        let mut additions = Additions::default();
+        let mut refused = 0;
         {
             let mut log_stmt = tx.prepare_cached(INSERT_LOG)?;
             let mut payload_stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
+            let mut search_stmt = tx.prepare_cached(INSERT_SEARCH)?;
             for r in records {
+                if !limits.admit(&tx, &r.account_id, &r.gateway_id)? {
+                    refused += 1;
+                    continue;
+                }
+                let dims = self.dims.id(&tx, r)?;
+                let tokens_in = r.usage.tokens_in.map(|v| v as i64);
+                let tokens_out = r.usage.tokens_out.map(|v| v as i64);
                 log_stmt.execute(params![
                     r.id,
                     r.account_id,
@@ -114,8 +147,8 @@ impl LogInserter {
                     r.status_code,
                     r.success,
                     r.cached,
-                    r.usage.tokens_in.map(|v| v as i64),
-                    r.usage.tokens_out.map(|v| v as i64),
+                    tokens_in,
+                    tokens_out,
                     r.usage.cached_in as i64,
                     r.usage.cache_write_in as i64,
                     r.usage.source.as_str(),
@@ -132,17 +165,32 @@ impl LogInserter {
                     r.source.owner,
                     r.request.size as i64,
                     r.response.size as i64,
+                    dims,
                 ])?;
+                let seq = tx.last_insert_rowid();
                 if r.request.body.is_some() || r.response.body.is_some() {
-                    let seq = tx.last_insert_rowid();
-                    let request = r.request.body.as_deref().map(|b| self.compressor.compress(b)).transpose()?;
-                    let response = r.response.body.as_deref().map(|b| self.compressor.compress(b)).transpose()?;
+                    let request = r.request.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
+                    let response = r.response.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
                     payload_stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
                 }
+                if let Some(metadata) = &r.metadata {
+                    search_stmt.execute(params![seq, metadata.to_lowercase()])?;
+                }
+                let cell = Cell {
+                    account: r.account_id.clone(),
+                    gateway: r.gateway_id.clone(),
+                    hour: r.created_at_ms.div_euclid(HOUR_MS),
+                    dims,
+                };
+                additions.add(cell, &Stats::of(r.cost, r.duration_ms as i64, tokens_in, tokens_out));
             }
         }
+        if !additions.is_empty() {
+            additions.apply(&tx)?;
+        }
+        limits.delete_oldest_excess(&tx)?;
         tx.commit()?;
-        Ok(())
+        Ok(refused)
     }
 }
 
@@ -174,7 +222,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
         let outcome = inserter.insert_batch(&[record("A"), record("B"), record("A"), record("C")]).unwrap();
-        assert_eq!(outcome, BatchOutcome { written: 3, rejected: 1 });
+        assert_eq!(outcome, BatchOutcome { written: 3, over_limit: 0, rejected: 1 });
         let conn = crate::open_read(&path).unwrap();
         assert_eq!(crate::count_logs(&conn).unwrap(), 3);
         let log = crate::get_log(&conn, "B").unwrap().unwrap();

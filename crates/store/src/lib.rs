@@ -8,16 +8,25 @@
 //! - [`schema`]: the schema and its migrations (`PRAGMA user_version`).
 //! - [`insert`]: batch insert of `LogRecord`s; bodies compressed into their own table.
 //! - [`read`]: typed read queries.
+//! - `dims`, `rollup`: combinations of low-cardinality columns and their per-hour and all-time
+//!   stats, maintained by the writer, which answer counts, stats and page seeks at scale.
+//! - [`retention`]: a gateway's `log_management` cap.
+//! - `delete`: deleting logs with everything that refers to them.
 //! - [`error`]: the crate's error type.
 
 mod codec;
+mod delete;
+mod dims;
 mod error;
 pub mod gateways;
 mod insert;
 pub mod logs;
 mod open;
+mod plan;
 mod query;
 mod read;
+pub mod retention;
+mod rollup;
 mod schema;
 pub mod tokens;
 

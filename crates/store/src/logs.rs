@@ -49,8 +49,25 @@ fn where_for(scope: Scope<'_>, q: &LogQuery) -> Where {
     w
 }
 
+/// A page of a gateway's logs, the number of all matches and (when asked) their stats.
 pub fn list_logs(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<LogPage, StoreError> {
+    crate::plan::list(conn, scope, q)
+}
+
+/// The plain query over `logs`: every filter, an OFFSET page, a COUNT and aggregates. What
+/// [`list_logs`] answers from the rollups must always equal this (tests compare the two).
+pub fn scan_list(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<LogPage, StoreError> {
     let w = where_for(scope, q);
+    let logs = offset_page(conn, &w, q)?;
+    let total = conn
+        .prepare_cached(&format!("SELECT count(*) FROM logs l WHERE {}", w.sql))?
+        .query_row(params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
+    let meta = if q.meta_info { Some(meta_info(conn, &w)?) } else { None };
+    Ok(LogPage { logs, total, meta })
+}
+
+/// One page of the logs a WHERE matches, in the query's order.
+pub(crate) fn offset_page(conn: &Connection, w: &Where, q: &LogQuery) -> Result<Vec<StoredLog>, StoreError> {
     let sql = format!(
         "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM logs l WHERE {} ORDER BY {} LIMIT ? OFFSET ?",
         w.sql,
@@ -61,11 +78,7 @@ pub fn list_logs(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<Lo
     params.push(rusqlite::types::Value::Integer(i64::try_from(q.offset()).unwrap_or(i64::MAX)));
     let mut stmt = conn.prepare_cached(&sql)?;
     let logs = stmt.query_map(params_from_iter(params.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
-    let total = conn
-        .prepare_cached(&format!("SELECT count(*) FROM logs l WHERE {}", w.sql))?
-        .query_row(params_from_iter(w.params.iter()), |r| r.get::<_, i64>(0))? as u64;
-    let meta = if q.meta_info { Some(meta_info(conn, &w)?) } else { None };
-    Ok(LogPage { logs, total, meta })
+    Ok(logs)
 }
 
 fn meta_info(conn: &Connection, w: &Where) -> Result<MetaInfo, StoreError> {
@@ -107,12 +120,8 @@ pub fn delete_logs(conn: &Connection, scope: Scope<'_>, q: &LogDeleteQuery) -> R
         q.limit
     );
     let n = atomically(conn, "delete_logs", |c| {
-        c.execute_batch("CREATE TEMP TABLE IF NOT EXISTS doomed (seq INTEGER PRIMARY KEY); DELETE FROM temp.doomed;")?;
-        c.execute(&format!("INSERT INTO temp.doomed {select}"), params_from_iter(w.params.iter()))?;
-        c.execute("DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
-        let n = c.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
-        c.execute("DELETE FROM temp.doomed", [])?;
-        Ok(n)
+        crate::delete::fill_doomed(c, &select, params_from_iter(w.params.iter()))?;
+        crate::delete::delete_doomed(c)
     })?;
     Ok(n as u64)
 }
@@ -154,6 +163,10 @@ pub fn patch_log(
     }
     if let Some(v) = &patch.metadata {
         conn.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
+        conn.execute("DELETE FROM log_search WHERE rowid = ?1", params![seq])?;
+        if let Some(text) = v {
+            conn.execute("INSERT INTO log_search (rowid, text) VALUES (?1, ?2)", params![seq, text.to_lowercase()])?;
+        }
     }
     get_scoped(conn, scope, id)
 }

@@ -145,12 +145,23 @@ impl Where {
         }
     }
 
+    /// The part of [`Where::search`] over the columns `log_dims` holds too.
+    pub(crate) fn search_dims(&mut self, term: &str) {
+        let pattern = contains_pattern(term);
+        let mut parts = Vec::new();
+        for column in SEARCH_DIMS_COLUMNS {
+            let p = self.param(pattern.clone());
+            parts.push(format!("{FOLD}({column}) LIKE {p} ESCAPE '\\'"));
+        }
+        self.and(&format!("({})", parts.join(" OR ")));
+    }
+
     /// Free-text search: a case-insensitive substring of the endpoint, model, provider, sender
     /// name or metadata, or the exact log id.
     pub(crate) fn search(&mut self, term: &str) {
         let pattern = contains_pattern(term);
         let mut parts = Vec::new();
-        for column in ["l.path", "l.model", "l.provider", "l.source_name", "l.metadata"] {
+        for column in SEARCH_DIMS_COLUMNS.iter().chain(["l.metadata"].iter()) {
             let p = self.param(pattern.clone());
             parts.push(format!("{FOLD}({column}) LIKE {p} ESCAPE '\\'"));
         }
@@ -159,6 +170,9 @@ impl Where {
         self.and(&format!("({})", parts.join(" OR ")));
     }
 }
+
+/// What a search looks in, besides the metadata and the id.
+const SEARCH_DIMS_COLUMNS: [&str; 4] = ["l.path", "l.model", "l.provider", "l.source_name"];
 
 /// The SQL function that folds text to lower case, Unicode-wide (SQLite's LIKE folds ASCII only).
 pub(crate) const FOLD: &str = "aigw_fold";
@@ -292,8 +306,10 @@ mod tests {
         let w =
             build(&[Filter { key: FilterKey::MetadataValue, op: Op::Eq, values: vec![FilterValue::Number(12345.0)] }]);
         assert!(
-            w.sql.contains("EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE (CASE m.type WHEN 'true' THEN 'true' \
-                 WHEN 'false' THEN 'false' ELSE CAST(m.value AS TEXT) END) = ?)"),
+            w.sql.contains(
+                "EXISTS (SELECT 1 FROM json_each(l.metadata) m WHERE (CASE m.type WHEN 'true' THEN 'true' \
+                 WHEN 'false' THEN 'false' ELSE CAST(m.value AS TEXT) END) = ?)"
+            ),
             "{}",
             w.sql
         );

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use crate::codec::decompress;
+use crate::codec::decode;
 use crate::error::StoreError;
 
 /// A stored log with its payloads, as the detail view needs it.
@@ -80,8 +80,8 @@ pub fn get_log(conn: &Connection, id: &str) -> Result<Option<StoredLog>, StoreEr
     let Some((mut log, request, response)) = row else {
         return Ok(None);
     };
-    log.request_body = request.as_deref().map(decompress).transpose()?;
-    log.response_body = response.as_deref().map(decompress).transpose()?;
+    log.request_body = request.as_deref().map(decode).transpose()?;
+    log.response_body = response.as_deref().map(decode).transpose()?;
     Ok(Some(log))
 }
 

@@ -87,6 +87,125 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX logs_gateway_model ON logs(account_id, gateway_id, model, created_at);
     CREATE INDEX logs_gateway_success ON logs(account_id, gateway_id, success, created_at);
     "#,
+    // 4: rollups for counts, stats and page seeks at scale, and the metadata search index.
+    //    `log_dims`: each distinct combination of a gateway's low-cardinality columns, with the
+    //    all-time totals of its logs. `log_rollup`: the same per hour. Both are maintained by the
+    //    writer in the batch's transaction and recomputed for what a delete touched.
+    r#"
+    CREATE TABLE log_dims (
+        id                    INTEGER PRIMARY KEY,
+        account_id            TEXT NOT NULL,
+        gateway_id            TEXT NOT NULL,
+        provider              TEXT NOT NULL,
+        model                 TEXT NOT NULL,
+        model_type            TEXT,
+        path                  TEXT NOT NULL,
+        request_type          TEXT NOT NULL,
+        request_content_type  TEXT,
+        response_content_type TEXT,
+        status_code           INTEGER NOT NULL,
+        success               INTEGER NOT NULL,
+        cached                INTEGER NOT NULL,
+        source_kind           TEXT NOT NULL,
+        source_id             TEXT,
+        source_name           TEXT,
+        n                     INTEGER NOT NULL DEFAULT 0,
+        min_cost REAL, max_cost REAL, min_duration INTEGER, max_duration INTEGER,
+        min_tokens_in INTEGER, max_tokens_in INTEGER, min_tokens_out INTEGER, max_tokens_out INTEGER,
+        min_total INTEGER, max_total INTEGER
+    );
+    CREATE INDEX log_dims_gateway ON log_dims(account_id, gateway_id);
+    CREATE TABLE log_rollup (
+        account_id TEXT NOT NULL,
+        gateway_id TEXT NOT NULL,
+        hour       INTEGER NOT NULL,   -- created_at / 3,600,000
+        dims       INTEGER NOT NULL,
+        n          INTEGER NOT NULL,
+        min_cost REAL, max_cost REAL, min_duration INTEGER, max_duration INTEGER,
+        min_tokens_in INTEGER, max_tokens_in INTEGER, min_tokens_out INTEGER, max_tokens_out INTEGER,
+        min_total INTEGER, max_total INTEGER,
+        PRIMARY KEY (account_id, gateway_id, hour, dims)
+    ) WITHOUT ROWID;
+    ALTER TABLE logs ADD COLUMN dims INTEGER;
+    INSERT INTO log_dims (account_id, gateway_id, provider, model, model_type, path, request_type,
+        request_content_type, response_content_type, status_code, success, cached, source_kind,
+        source_id, source_name)
+    SELECT DISTINCT account_id, gateway_id, provider, model, model_type, path, request_type,
+        request_content_type, response_content_type, status_code, success, cached, source_kind,
+        source_id, source_name FROM logs;
+    UPDATE logs SET dims = (SELECT d.id FROM log_dims d WHERE d.account_id = logs.account_id
+        AND d.gateway_id = logs.gateway_id AND d.provider = logs.provider AND d.model = logs.model
+        AND d.model_type IS logs.model_type AND d.path = logs.path AND d.request_type = logs.request_type
+        AND d.request_content_type IS logs.request_content_type
+        AND d.response_content_type IS logs.response_content_type AND d.status_code = logs.status_code
+        AND d.success = logs.success AND d.cached = logs.cached AND d.source_kind = logs.source_kind
+        AND d.source_id IS logs.source_id AND d.source_name IS logs.source_name);
+    INSERT INTO log_rollup
+    SELECT account_id, gateway_id, created_at / 3600000, dims, count(*), min(cost), max(cost),
+        min(duration), max(duration), min(tokens_in), max(tokens_in), min(tokens_out), max(tokens_out),
+        min(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)), max(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))
+    FROM logs GROUP BY account_id, gateway_id, created_at / 3600000, dims;
+    UPDATE log_dims SET (n, min_cost, max_cost, min_duration, max_duration, min_tokens_in, max_tokens_in,
+        min_tokens_out, max_tokens_out, min_total, max_total) = (
+        SELECT count(*), min(cost), max(cost), min(duration), max(duration), min(tokens_in), max(tokens_in),
+            min(tokens_out), max(tokens_out), min(coalesce(tokens_in, 0) + coalesce(tokens_out, 0)),
+            max(coalesce(tokens_in, 0) + coalesce(tokens_out, 0))
+        FROM logs WHERE logs.dims = log_dims.id);
+    DROP INDEX logs_gateway_provider;
+    DROP INDEX logs_gateway_model;
+    DROP INDEX logs_gateway_success;
+    CREATE INDEX logs_dims_time ON logs(dims, created_at);
+    CREATE VIRTUAL TABLE log_search USING fts5(
+        text, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+    );
+    INSERT INTO log_search (rowid, text) SELECT seq, aigw_fold(metadata) FROM logs WHERE metadata IS NOT NULL;
+    "#,
+    // 5: the audit trail: append-only records with a hash chain per account (store/src/audit.rs).
+    r#"
+    CREATE TABLE audit_log (
+        seq                INTEGER PRIMARY KEY,
+        id                 TEXT NOT NULL UNIQUE,
+        account_id         TEXT NOT NULL,
+        account_name       TEXT,
+        action_type        TEXT NOT NULL,
+        action_result      TEXT NOT NULL,
+        action_description TEXT NOT NULL,
+        time_ms            INTEGER NOT NULL,
+        actor_id           TEXT,
+        actor_type         TEXT NOT NULL,
+        actor_context      TEXT,
+        actor_email        TEXT,
+        actor_ip_address   TEXT,
+        actor_token_id     TEXT,
+        actor_token_name   TEXT,
+        raw_cf_ray_id      TEXT NOT NULL,
+        raw_method         TEXT,
+        raw_status_code    INTEGER,
+        raw_uri            TEXT,
+        raw_user_agent     TEXT,
+        resource_id        TEXT,
+        resource_product   TEXT NOT NULL,
+        resource_type      TEXT NOT NULL,
+        resource_scope     TEXT NOT NULL,
+        resource_request   TEXT,               -- JSON, secrets redacted
+        resource_response  TEXT,               -- JSON, secrets redacted
+        zone_id            TEXT,
+        zone_name          TEXT,
+        prev_hash          BLOB NOT NULL,      -- hash of the account's previous record
+        hash               BLOB NOT NULL
+    );
+    CREATE INDEX audit_log_account_time ON audit_log(account_id, time_ms);
+    CREATE TABLE audit_heads (
+        account_id TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL,           -- the account's last record
+        count      INTEGER NOT NULL,
+        hash       BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

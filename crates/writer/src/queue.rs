@@ -26,6 +26,7 @@ pub(crate) struct Counters {
     pub(crate) written: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) rejected: AtomicU64,
+    pub(crate) over_limit: AtomicU64,
     pub(crate) batches: AtomicU64,
 }
 
@@ -38,6 +39,8 @@ pub struct WriterStats {
     pub dropped: u64,
     /// Records the database refused.
     pub rejected: u64,
+    /// Records not stored because their gateway reached its `log_management` cap (STOP_INSERTING).
+    pub over_limit: u64,
     pub batches: u64,
 }
 
@@ -58,6 +61,7 @@ impl WriterHandle {
             written: c.written.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
+            over_limit: c.over_limit.load(Ordering::Relaxed),
             batches: c.batches.load(Ordering::Relaxed),
         }
     }

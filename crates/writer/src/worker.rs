@@ -182,6 +182,7 @@ impl BatchLoop {
             Ok(outcome) => {
                 self.counters.written.fetch_add(outcome.written as u64, Ordering::Relaxed);
                 self.counters.rejected.fetch_add(outcome.rejected as u64, Ordering::Relaxed);
+                self.counters.over_limit.fetch_add(outcome.over_limit as u64, Ordering::Relaxed);
             }
             Err(error) => {
                 tracing::error!(%error, records = batch.len(), "log batch could not be written");

@@ -1,0 +1,79 @@
+//! Retention: a gateway's `log_management` caps how many logs it keeps. With STOP_INSERTING
+//! (also the choice when no strategy is set) logs past the cap are not stored; with DELETE_OLDEST
+//! each batch deletes as many of the oldest logs as it took the gateway over the cap.
+
+use std::collections::HashMap;
+
+use aigw_core::gateway::LogManagementStrategy;
+use rusqlite::{params, Connection};
+
+use crate::delete;
+use crate::error::StoreError;
+
+/// One gateway's cap, as seen by one batch.
+#[derive(Debug)]
+struct Cap {
+    limit: i64,
+    strategy: LogManagementStrategy,
+    /// Logs stored before the batch.
+    stored: i64,
+    /// Logs of the batch admitted so far.
+    admitted: i64,
+}
+
+/// The caps of the gateways a batch writes to, read once per batch.
+#[derive(Debug, Default)]
+pub(crate) struct Limits {
+    caps: HashMap<(String, String), Option<Cap>>,
+}
+
+impl Limits {
+    /// Whether the gateway takes one more log.
+    pub(crate) fn admit(&mut self, conn: &Connection, account: &str, gateway: &str) -> Result<bool, StoreError> {
+        let key = (account.to_string(), gateway.to_string());
+        if !self.caps.contains_key(&key) {
+            let cap = read_cap(conn, account, gateway)?;
+            self.caps.insert(key.clone(), cap);
+        }
+        let Some(Some(cap)) = self.caps.get_mut(&key) else { return Ok(true) };
+        if cap.strategy == LogManagementStrategy::StopInserting && cap.stored + cap.admitted >= cap.limit {
+            return Ok(false);
+        }
+        cap.admitted += 1;
+        Ok(true)
+    }
+
+    /// For DELETE_OLDEST gateways over their cap: deletes the oldest logs down to it.
+    pub(crate) fn delete_oldest_excess(&self, conn: &Connection) -> Result<(), StoreError> {
+        for ((account, gateway), cap) in &self.caps {
+            let Some(cap) = cap else { continue };
+            let excess = cap.stored + cap.admitted - cap.limit;
+            if cap.strategy != LogManagementStrategy::DeleteOldest || excess <= 0 {
+                continue;
+            }
+            delete::fill_doomed(
+                conn,
+                "SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2
+                 ORDER BY created_at ASC, seq ASC LIMIT ?3",
+                params![account, gateway, excess],
+            )?;
+            delete::delete_doomed(conn)?;
+        }
+        Ok(())
+    }
+}
+
+fn read_cap(conn: &Connection, account: &str, gateway: &str) -> Result<Option<Cap>, StoreError> {
+    let Some(g) = crate::gateways::get_gateway(conn, account, gateway)? else { return Ok(None) };
+    let Some(limit) = g.spec.log_management else { return Ok(None) };
+    let stored = stored_logs(conn, account, gateway)?;
+    let strategy = g.spec.log_management_strategy.unwrap_or(LogManagementStrategy::StopInserting);
+    Ok(Some(Cap { limit: limit.max(0), strategy, stored, admitted: 0 }))
+}
+
+/// How many logs a gateway holds (from the rollups: a few rows, not a count of millions).
+pub fn stored_logs(conn: &Connection, account: &str, gateway: &str) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(sum(n), 0) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?
+        .query_row(params![account, gateway], |r| r.get(0))?)
+}
