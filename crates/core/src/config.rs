@@ -64,6 +64,13 @@ pub struct ProxyConfig {
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     pub listen: SocketAddr,
+    /// How long a dashboard session lasts after log-in, in hours.
+    #[serde(default = "default_session_ttl_hours")]
+    pub session_ttl_hours: u64,
+    /// Mark the session cookie `Secure` (the admin listener is served over TLS). Requests that
+    /// arrive with `X-Forwarded-Proto: https` get a `Secure` cookie either way.
+    #[serde(default)]
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -206,7 +213,12 @@ fn default_batch_size() -> usize {
     2_048
 }
 fn default_batch_delay_ms() -> u64 {
-    50
+    // Short: small, frequent commits keep the writer from taking the CPU in bursts that the
+    // proxy would feel at its tail latency (measured in tests/BENCHMARKS.md).
+    5
+}
+fn default_session_ttl_hours() -> u64 {
+    12
 }
 fn yes() -> bool {
     true
@@ -216,6 +228,7 @@ fn yes() -> bool {
 pub const ENV_PROXY_LISTEN: &str = "AIGW_PROXY_LISTEN";
 pub const ENV_ADMIN_LISTEN: &str = "AIGW_ADMIN_LISTEN";
 pub const ENV_DB_PATH: &str = "AIGW_DB_PATH";
+pub const ENV_SECURE_COOKIES: &str = "AIGW_SECURE_COOKIES";
 
 impl Config {
     /// Parses and validates a TOML document.
@@ -240,6 +253,13 @@ impl Config {
             }
             self.storage.path = PathBuf::from(v);
         }
+        if let Some(v) = env(ENV_SECURE_COOKIES) {
+            self.admin.secure_cookies = match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" => true,
+                "false" | "0" | "" => false,
+                _ => return Err(ConfigError::Env { name: ENV_SECURE_COOKIES, value: v, reason: "expected true or false".into() }),
+            };
+        }
         Ok(())
     }
 
@@ -262,6 +282,9 @@ impl Config {
         }
         if self.writer.batch_size == 0 || self.writer.queue_capacity == 0 {
             return Err(ConfigError::Invalid("writer.batch_size and writer.queue_capacity must be positive".into()));
+        }
+        if !(1..=720).contains(&self.admin.session_ttl_hours) {
+            return Err(ConfigError::Invalid("admin.session_ttl_hours must be from 1 to 720".into()));
         }
         if self.capture.head_bytes > self.capture.max_body_bytes {
             return Err(ConfigError::Invalid("capture.head_bytes must not exceed capture.max_body_bytes".into()));

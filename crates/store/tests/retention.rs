@@ -1,0 +1,95 @@
+//! A gateway's `log_management` cap: STOP_INSERTING keeps the first logs and counts the rest as
+//! refused; DELETE_OLDEST keeps the newest. Either way totals and stats stay exact.
+
+use aigw_core::filter::LogQuery;
+use aigw_core::gateway::{Gateway, GatewaySpec, LogManagementStrategy};
+use aigw_core::LogRecord;
+use aigw_store::logs::{list_logs, scan_list, Scope};
+use aigw_store::{BatchOutcome, LogInserter};
+
+const T0: i64 = 1_767_225_600_000;
+
+fn records(from: usize, n: usize) -> Vec<LogRecord> {
+    (from..from + n)
+        .map(|i| LogRecord {
+            id: format!("01RET{i:08}"),
+            account_id: "acct".into(),
+            gateway_id: "capped".into(),
+            // Ten minutes apart, so the logs span several hours.
+            created_at_ms: T0 + i as i64 * 600_000,
+            duration_ms: i as u64,
+            provider: if i % 2 == 0 { "openai" } else { "anthropic" }.into(),
+            model: "m".into(),
+            path: "/v1/chat/completions".into(),
+            status_code: 200,
+            success: true,
+            cost: Some(i as f64 / 1000.0),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn setup(limit: i64, strategy: Option<LogManagementStrategy>) -> (tempfile::TempDir, LogInserter) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let conn = aigw_store::open_write(&path).unwrap();
+    let mut spec = GatewaySpec::default_gateway();
+    spec.log_management = Some(limit);
+    spec.log_management_strategy = strategy;
+    let gateway = Gateway {
+        account_id: "acct".into(),
+        id: "capped".into(),
+        internal_id: "i".into(),
+        created_at_ms: T0,
+        modified_at_ms: T0,
+        spec,
+    };
+    aigw_store::gateways::insert_gateway(&conn, &gateway).unwrap();
+    (dir, LogInserter::new(conn).unwrap())
+}
+
+fn stored_ids(dir: &tempfile::TempDir) -> (Vec<String>, u64) {
+    let conn = aigw_store::open_read(&dir.path().join("t.db")).unwrap();
+    let scope = Scope { account: "acct", gateway: "capped" };
+    let q = LogQuery { per_page: 50, meta_info: true, ..Default::default() };
+    let fast = list_logs(&conn, scope, &q).unwrap();
+    let plain = scan_list(&conn, scope, &q).unwrap();
+    assert_eq!((fast.total, &fast.meta), (plain.total, &plain.meta), "rollups stay exact");
+    (fast.logs.iter().map(|l| l.id.clone()).collect(), fast.total)
+}
+
+#[test]
+fn stop_inserting_keeps_the_first_logs_and_counts_the_rest() {
+    let (dir, mut inserter) = setup(30, Some(LogManagementStrategy::StopInserting));
+    assert_eq!(
+        inserter.insert_batch(&records(0, 20)).unwrap(),
+        BatchOutcome { written: 20, over_limit: 0, rejected: 0 }
+    );
+    assert_eq!(
+        inserter.insert_batch(&records(20, 20)).unwrap(),
+        BatchOutcome { written: 10, over_limit: 10, rejected: 0 }
+    );
+    let (ids, total) = stored_ids(&dir);
+    assert_eq!(total, 30);
+    assert_eq!(ids.first().map(String::as_str), Some("01RET00000029"), "newest kept is the 30th");
+}
+
+#[test]
+fn a_cap_without_a_strategy_stops_inserting() {
+    let (dir, mut inserter) = setup(5, None);
+    assert_eq!(inserter.insert_batch(&records(0, 8)).unwrap().over_limit, 3);
+    assert_eq!(stored_ids(&dir).1, 5);
+}
+
+#[test]
+fn delete_oldest_keeps_the_newest_logs() {
+    let (dir, mut inserter) = setup(30, Some(LogManagementStrategy::DeleteOldest));
+    for start in [0, 25, 50] {
+        let outcome = inserter.insert_batch(&records(start, 25)).unwrap();
+        assert_eq!(outcome, BatchOutcome { written: 25, over_limit: 0, rejected: 0 });
+    }
+    let (ids, total) = stored_ids(&dir);
+    assert_eq!(total, 30);
+    assert_eq!(ids.first().map(String::as_str), Some("01RET00000074"));
+    assert_eq!(ids.last().map(String::as_str), Some("01RET00000045"), "the 45 oldest are gone");
+}
