@@ -258,6 +258,9 @@ class Gateway:
 def decompress(blob: bytes | None) -> bytes | None:
     if blob is None:
         return None
+    # Small bodies are stored raw behind a zero byte; the rest as zstd frames.
+    if blob[:1] == b"\x00":
+        return bytes(blob[1:])
     # A streaming reader copes with frames that do not record their content size.
     return zstandard.ZstdDecompressor().decompressobj().decompress(blob)
 

@@ -164,7 +164,11 @@ def test_no_key_is_stored_or_logged(gateway):
     with gateway.connect() as conn:
         tables = [
             r[0]
-            for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            # Virtual tables (the search index) are read through their shadow tables, which
+            # are plain tables: Python's SQLite may not know the index's options.
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
+            ).fetchall()
         ]
         assert {"logs", "log_payloads"} <= set(tables)
         for table in tables:

@@ -35,6 +35,8 @@ pub struct Gateway {
     pub sink: WriterHandle,
     pub db_path: std::path::PathBuf,
     pub clock: Arc<FixedClock>,
+    /// The data plane's state: its virtual keys and gateways, and `aigw_proxy::handle` in-process.
+    pub state: Arc<ProxyState>,
     stop: watch::Sender<bool>,
     server: Option<JoinHandle<()>>,
     writer: Option<Writer>,
@@ -90,13 +92,25 @@ impl Gateway {
         let addr = listener.local_addr().unwrap();
         let (stop, mut stopped) = watch::channel(false);
         let grace = options.grace;
+        let proxy_state = state.clone();
         let server = tokio::spawn(async move {
             let signal = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
             aigw_proxy::serve(listener, state, signal, grace).await;
         });
-        Gateway { mock, addr, sink, db_path, clock, stop, server: Some(server), writer: Some(writer), _dir: dir }
+        Gateway {
+            mock,
+            addr,
+            sink,
+            db_path,
+            clock,
+            state: proxy_state,
+            stop,
+            server: Some(server),
+            writer: Some(writer),
+            _dir: dir,
+        }
     }
 
     /// `http://127.0.0.1:PORT/v1/acct/{gateway}/{provider}`: what an SDK's base URL is set to.

@@ -1,6 +1,7 @@
 //! Who is calling: `Authorization: Bearer <token>` or `X-Auth-Email` + `X-Auth-Key`, resolved
-//! against the stored token hashes. A token belongs to one account and carries read or
-//! read+write access.
+//! against the stored token hashes, or a dashboard session cookie (see `session`). A token
+//! belongs to one account and carries read or read+write access; a session's user role decides
+//! (admin: read+write, member: read).
 //!
 //! Missing credentials: 401 (10001). Unknown, revoked, another account's, or read-only for a
 //! write: 403 (10000). A malformed `Authorization` header: 400 (6003), as Cloudflare answers.
@@ -23,6 +24,9 @@ pub struct Caller {
     pub account_id: String,
     pub email: Option<String>,
     pub access: Access,
+    /// The dashboard user, when the credential is a session cookie (then `token_id` and
+    /// `token_name` are empty).
+    pub user: Option<crate::session::SessionUser>,
 }
 
 /// A new random token secret: `aigw_at_` and 48 hex digits (192 bits).
@@ -39,6 +43,10 @@ pub fn hash_secret(secret: &str) -> Vec<u8> {
 
 /// Authenticates the request and checks it may act on `account` with `need`.
 pub async fn authorize(db: &Db, headers: &HeaderMap, account: &str, need: Access) -> Result<Caller, ApiError> {
+    // A dashboard session cookie, when the request carries no API token.
+    if let Some(caller) = crate::session::from_cookie(db, crate::session::wall_ms(), headers, account, need).await? {
+        return Ok(caller);
+    }
     let (secret, email) = credentials(headers)?;
     let hash = hash_secret(&secret);
     let token = db.read(move |conn| Ok(aigw_store::tokens::find_token(conn, &hash)?)).await?;
@@ -57,11 +65,18 @@ pub async fn authorize(db: &Db, headers: &HeaderMap, account: &str, need: Access
 }
 
 fn caller(t: ApiToken) -> Caller {
-    Caller { token_id: t.id, token_name: t.name, account_id: t.account_id, email: t.email, access: t.access }
+    Caller {
+        token_id: t.id,
+        token_name: t.name,
+        account_id: t.account_id,
+        email: t.email,
+        access: t.access,
+        user: None,
+    }
 }
 
 /// The secret and, for the email + key scheme, the email.
-fn credentials(headers: &HeaderMap) -> Result<(String, Option<String>), ApiError> {
+pub(crate) fn credentials(headers: &HeaderMap) -> Result<(String, Option<String>), ApiError> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let text = value.to_str().map_err(|_| malformed("Invalid format for Authorization header", 6111))?;
         let token = text

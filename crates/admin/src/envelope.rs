@@ -23,16 +23,40 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn invalid(path: Vec<Value>, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: 7001, message: message.into(), path: Some(path), error_chain: Vec::new() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: 7001,
+            message: message.into(),
+            path: Some(path),
+            error_chain: Vec::new(),
+        }
     }
     pub fn not_found() -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: 7002, message: "Not Found".into(), path: None, error_chain: Vec::new() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: 7002,
+            message: "Not Found".into(),
+            path: None,
+            error_chain: Vec::new(),
+        }
     }
     pub fn no_route() -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: 7003, message: "No route for the URI".into(), path: None, error_chain: Vec::new() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: 7003,
+            message: "No route for the URI".into(),
+            path: None,
+            error_chain: Vec::new(),
+        }
     }
     pub fn method_not_allowed() -> Self {
-        Self { status: StatusCode::METHOD_NOT_ALLOWED, code: 7005, message: "Method not allowed".into(), path: None, error_chain: Vec::new() }
+        Self {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: 7005,
+            message: "Method not allowed".into(),
+            path: None,
+            error_chain: Vec::new(),
+        }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
         Self { status: StatusCode::CONFLICT, code: 7006, message: message.into(), path: None, error_chain: Vec::new() }
@@ -47,12 +71,24 @@ impl ApiError {
         }
     }
     pub fn forbidden() -> Self {
-        Self { status: StatusCode::FORBIDDEN, code: 10000, message: "Authentication error".into(), path: None, error_chain: Vec::new() }
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: 10000,
+            message: "Authentication error".into(),
+            path: None,
+            error_chain: Vec::new(),
+        }
     }
     /// A failure that is not the client's: logged with its cause, answered without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "admin request failed");
-        Self { status: StatusCode::INTERNAL_SERVER_ERROR, code: 7000, message: "Internal Error".into(), path: None, error_chain: Vec::new() }
+        Self {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: 7000,
+            message: "Internal Error".into(),
+            path: None,
+            error_chain: Vec::new(),
+        }
     }
 }
 
@@ -65,8 +101,16 @@ impl From<aigw_store::StoreError> for ApiError {
     }
 }
 
+/// The code and message of an error response, in its extensions (the audit layer reads them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorSummary {
+    pub code: u32,
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let summary = ErrorSummary { code: self.code, message: self.message.clone() };
         let mut error = json!({ "code": self.code, "message": self.message });
         if let Some(path) = self.path {
             error["path"] = Value::Array(path);
@@ -77,6 +121,7 @@ impl IntoResponse for ApiError {
         }
         let body = json!({ "success": false, "errors": [error], "messages": [], "result": null });
         let mut response = (self.status, Json(body)).into_response();
+        response.extensions_mut().insert(summary);
         if self.status == StatusCode::CONFLICT {
             // The SDKs retry 409s unless told not to; a duplicate id will not go away.
             response.headers_mut().insert("x-should-retry", HeaderValue::from_static("false"));

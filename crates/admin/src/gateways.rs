@@ -1,6 +1,7 @@
 //! `/accounts/{account_id}/ai-gateway/gateways[/{id}]`: list, create, get, update, delete, with
 //! Cloudflare's gateway object. Changes reach the data plane through `Hooks::gateway_changed`.
 
+use aigw_core::audit::{product, ActionType, AuditResource};
 use aigw_core::clock::rfc3339_ms;
 use aigw_core::gateway::{Gateway, GatewaySpec};
 use aigw_store::tokens::Access;
@@ -9,6 +10,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::{json, Map, Value};
 
+use crate::audit::{audited, RequestAudit};
 use crate::auth::authorize;
 use crate::envelope::{ok, ok_paged, ApiError, ApiResult};
 use crate::AdminState;
@@ -53,11 +55,13 @@ pub async fn get(
 pub async fn create(
     State(state): State<AdminState>,
     Path(account): Path<String>,
+    audit: RequestAudit,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    authorize(&state.db, &headers, &account, Access::Write).await?;
+    let caller = authorize(&state.db, &headers, &account, Access::Write).await?;
     let mut object = json_object(&body)?;
+    let request = Value::Object(object.clone());
     let id = match object.remove("id") {
         Some(Value::String(id)) => id,
         Some(_) => return Err(ApiError::invalid(path(&["body", "id"]), "id must be a string")),
@@ -74,8 +78,10 @@ pub async fn create(
         modified_at_ms: now,
         spec,
     };
+    let resource = AuditResource::new(product::AI_GATEWAY, "gateway", Some(&gateway.id)).with_request(request);
+    let record = audit.record(&caller, ActionType::Create, "Create gateway", resource).with_response(wire(&gateway));
     let stored = gateway.clone();
-    state.db.write(move |c| Ok(aigw_store::gateways::insert_gateway(c, &stored)?)).await?;
+    audited(&state.db, move |c| Ok((aigw_store::gateways::insert_gateway(c, &stored)?, record))).await?;
     state.ops.gateway_changed(&gateway.account_id, &gateway.id, Some(&gateway.spec));
     Ok(ok(wire(&gateway)))
 }
@@ -83,19 +89,25 @@ pub async fn create(
 pub async fn update(
     State(state): State<AdminState>,
     Path((account, id)): Path<(String, String)>,
+    audit: RequestAudit,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    authorize(&state.db, &headers, &account, Access::Write).await?;
+    let caller = authorize(&state.db, &headers, &account, Access::Write).await?;
     let mut object = json_object(&body)?;
+    let resource =
+        AuditResource::new(product::AI_GATEWAY, "gateway", Some(&id)).with_request(Value::Object(object.clone()));
+    let record = audit.record(&caller, ActionType::Update, "Update gateway", resource);
     object.remove("id");
     let spec = spec_from(object)?;
     let now = state.clock.now_ms();
-    let updated = state
-        .db
-        .write(move |c| Ok(aigw_store::gateways::update_gateway(c, &account, &id, &spec, now)?))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let updated = audited(&state.db, move |c| {
+        let updated =
+            aigw_store::gateways::update_gateway(c, &account, &id, &spec, now)?.ok_or_else(ApiError::not_found)?;
+        let response = wire(&updated);
+        Ok((updated, record.with_response(response)))
+    })
+    .await?;
     state.ops.gateway_changed(&updated.account_id, &updated.id, Some(&updated.spec));
     Ok(ok(wire(&updated)))
 }
@@ -103,14 +115,22 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AdminState>,
     Path((account, id)): Path<(String, String)>,
+    audit: RequestAudit,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state.db, &headers, &account, Access::Write).await?;
-    let deleted = state
-        .db
-        .write(move |c| Ok(aigw_store::gateways::delete_gateway(c, &account, &id)?))
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let caller = authorize(&state.db, &headers, &account, Access::Write).await?;
+    let record = audit.record(
+        &caller,
+        ActionType::Delete,
+        "Delete gateway",
+        AuditResource::new(product::AI_GATEWAY, "gateway", Some(&id)),
+    );
+    let deleted = audited(&state.db, move |c| {
+        let deleted = aigw_store::gateways::delete_gateway(c, &account, &id)?.ok_or_else(ApiError::not_found)?;
+        let response = wire(&deleted);
+        Ok((deleted, record.with_response(response)))
+    })
+    .await?;
     state.ops.gateway_changed(&deleted.account_id, &deleted.id, None);
     Ok(ok(wire(&deleted)))
 }

@@ -69,15 +69,20 @@ pub async fn delete(
     State(state): State<AdminState>,
     Path((account, gateway)): Path<(String, String)>,
     RawQuery(query): RawQuery,
+    audit: crate::audit::RequestAudit,
     headers: HeaderMap,
 ) -> ApiResult {
-    authorize(&state.db, &headers, &account, Access::Write).await?;
+    let caller = authorize(&state.db, &headers, &account, Access::Write).await?;
     let q = parse_delete(&parse_query_string(query.as_deref().unwrap_or(""))).map_err(invalid)?;
     check_gateway(&state, &account, &gateway).await?;
-    let deleted = state
-        .db
-        .write(move |c| Ok(aigw_store::logs::delete_logs(c, Scope { account: &account, gateway: &gateway }, &q)?))
-        .await?;
+    let resource = aigw_core::audit::AuditResource::new(aigw_core::audit::product::AI_GATEWAY, "log", Some(&gateway))
+        .with_request(crate::audit::query_json(query.as_deref()));
+    let record = audit.record(&caller, aigw_core::audit::ActionType::Delete, "Delete logs", resource);
+    let deleted = crate::audit::audited(&state.db, move |c| {
+        let deleted = aigw_store::logs::delete_logs(c, Scope { account: &account, gateway: &gateway }, &q)?;
+        Ok((deleted, record.with_response(json!({ "deleted": deleted }))))
+    })
+    .await?;
     Ok(ok(json!({ "success": true, "deleted": deleted })))
 }
 
@@ -146,19 +151,26 @@ fn payload(body: Option<Vec<u8>>, content_type: Option<&str>) -> ApiResult {
 pub async fn patch(
     State(state): State<AdminState>,
     Path((account, gateway, id)): Path<(String, String, String)>,
+    audit: crate::audit::RequestAudit,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    authorize(&state.db, &headers, &account, Access::Write).await?;
+    let caller = authorize(&state.db, &headers, &account, Access::Write).await?;
     let patch = parse_patch(&body)?;
     let head_bytes = state.head_bytes;
-    let updated = state
-        .db
-        .write(move |c| {
-            Ok(aigw_store::logs::patch_log(c, Scope { account: &account, gateway: &gateway }, &id, &patch)?)
-        })
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let resource = aigw_core::audit::AuditResource::new(aigw_core::audit::product::AI_GATEWAY, "log", Some(&id))
+        .with_request(serde_json::from_slice(&body).unwrap_or(Value::Null));
+    let record = audit.record(&caller, aigw_core::audit::ActionType::Update, "Update log", resource);
+    let updated = crate::audit::audited(&state.db, move |c| {
+        let scope = Scope { account: &account, gateway: &gateway };
+        let updated = aigw_store::logs::patch_log(c, scope, &id, &patch)?.ok_or_else(ApiError::not_found)?;
+        // Metadata as JSON (not its text), so that the store can redact secrets inside it.
+        let metadata = updated.metadata.as_deref().and_then(|m| serde_json::from_str::<Value>(m).ok());
+        let response =
+            json!({ "id": updated.id, "feedback": updated.feedback, "score": updated.score, "metadata": metadata });
+        Ok((updated, record.with_response(response)))
+    })
+    .await?;
     Ok(ok(detail(&updated, head_bytes)))
 }
 

@@ -1,10 +1,15 @@
 //! aigw: a self-hosted AI gateway. This binary parses the command line, loads the
 //! configuration, wires the proxy, writer, store and admin API together, and runs them.
 
+mod access;
+mod audit;
+mod directory;
 mod health;
+mod keys;
 mod load;
 mod serve;
 mod tokens;
+mod users;
 
 use std::path::PathBuf;
 
@@ -31,11 +36,32 @@ enum Command {
         #[command(subcommand)]
         command: TokensCommand,
     },
+    /// The audit trail: `verify` checks every account's hash chain and names the first broken record.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Dashboard users: create (password from stdin, or generated and printed once), list.
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
+    },
+    /// Virtual keys: create (prints the key once), list, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
     /// GET a URL and exit 0 on 200 (the container healthcheck).
     Health {
         #[arg(long, default_value = "http://127.0.0.1:8081/healthz")]
         url: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the hash chains; exit 1 naming the first broken record.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +93,9 @@ fn main() -> std::process::ExitCode {
         Command::Serve => serve::run(cli.config.as_deref()),
         Command::Check => load::check(cli.config.as_deref()),
         Command::Health { url } => health::run(&url),
+        Command::Audit { command: AuditCommand::Verify } => audit::verify(cli.config.as_deref()),
+        Command::Users { command } => users::run(cli.config.as_deref(), command),
+        Command::Keys { command } => keys::run(cli.config.as_deref(), command),
         Command::Tokens { command } => {
             let config = cli.config.as_deref();
             match command {

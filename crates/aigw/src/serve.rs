@@ -62,11 +62,31 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let grace = Duration::from_millis(config.proxy.shutdown_grace_ms);
-    let ops = Arc::new(GatewayOps { sink: sink.clone(), gateways: state.gateways.clone() });
+    let accounts = config.accounts.iter().map(|a| (a.id.clone(), a.name.clone().unwrap_or_else(|| a.id.clone())));
+    let key_version = crate::directory::load(&db, &state.keys, &clock).await?;
+    let keys_watch = tokio::spawn(crate::directory::watch(
+        db.clone(),
+        state.keys.clone(),
+        clock.clone(),
+        key_version,
+        stop_rx.clone(),
+    ));
+    let ops = Arc::new(GatewayOps {
+        sink: sink.clone(),
+        gateways: state.gateways.clone(),
+        accounts: accounts.collect(),
+        access: crate::access::AccessOps::new(&config, db.clone(), state.clone(), clock.clone()),
+    });
     let admin_state = aigw_admin::AdminState { db, clock, ops, head_bytes: config.capture.head_bytes };
     let proxy = tokio::spawn(aigw_proxy::serve(proxy_listener, state, stopped(stop_rx.clone()), grace));
     let admin = tokio::spawn(async move {
         let app = aigw_admin::router(admin_state);
+        // With connect info: audit records carry the caller's address.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
+        // No Nagle: a response written in pieces must not wait on the client's delayed ACK.
+        let admin_listener = axum::serve::ListenerExt::tap_io(admin_listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(admin_listener, app).with_graceful_shutdown(stopped(stop_rx)).await
     });
 
@@ -79,6 +99,9 @@ async fn serve(config: aigw_core::Config) -> anyhow::Result<()> {
     let _ = stop_tx.send(true);
     if let Err(e) = proxy.await {
         tracing::error!(error = %e, "proxy task failed");
+    }
+    if let Err(e) = keys_watch.await {
+        tracing::error!(error = %e, "virtual key watcher failed");
     }
     match admin.await {
         Ok(Err(e)) => tracing::error!(error = %e, "admin server failed"),
@@ -136,6 +159,7 @@ async fn seed(
     gateways: &Gateways,
     clock: Arc<dyn aigw_core::Clock>,
 ) -> anyhow::Result<()> {
+    let audit_config = Arc::new(config.clone());
     let config = config.clone();
     let now = clock.now_ms();
     let stored = db
@@ -153,6 +177,13 @@ async fn seed(
                 }
                 crate::tokens::ensure_env_token(conn, &config, &secret).map_err(aigw_admin::ApiError::internal)?;
             }
+            let env = |k: &str| std::env::var(k).ok().filter(|s| !s.is_empty());
+            if let (Some(email), Some(password)) =
+                (env(crate::users::ENV_ADMIN_EMAIL), env(crate::users::ENV_ADMIN_PASSWORD))
+            {
+                crate::users::ensure_env_admin(conn, &config, &email, &password)
+                    .map_err(aigw_admin::ApiError::internal)?;
+            }
             Ok(aigw_store::gateways::all_gateways(conn)?)
         })
         .await
@@ -164,8 +195,26 @@ async fn seed(
     gateways.set_on_create(Arc::new(move |created: &GatewaySettings| {
         let gateway = new_gateway(&created.account_id, &created.id, GatewaySpec::default_gateway(), clock.now_ms());
         let db = db.clone();
+        // Audited as aigw's own action, in the transaction of the insert.
+        let resource =
+            aigw_core::audit::AuditResource::new(aigw_core::audit::product::AI_GATEWAY, "gateway", Some(&gateway.id));
+        let mut record = crate::audit::cli_record(
+            &audit_config,
+            &gateway.account_id,
+            aigw_core::audit::ActionType::Create,
+            "Create gateway on first use",
+            resource,
+            "proxy request to a gateway not yet created",
+        );
+        record.actor = aigw_core::audit::AuditActor::system("aigw");
         tokio::spawn(async move {
-            let result = db.write(move |conn| Ok(aigw_store::gateways::insert_gateway(conn, &gateway)?)).await;
+            let result = db
+                .write(move |conn| {
+                    Ok(aigw_store::audit::append_with(conn, record, |c, _| {
+                        aigw_store::gateways::insert_gateway(c, &gateway)
+                    })?)
+                })
+                .await;
             if let Err(e) = result {
                 if e.code != 7006 {
                     tracing::warn!(error = %e.message, "could not store a gateway created on first use");
@@ -188,13 +237,22 @@ fn new_gateway(account: &str, id: &str, spec: GatewaySpec, now_ms: i64) -> Gatew
 }
 
 fn settings(account: &str, id: &str, spec: &GatewaySpec) -> GatewaySettings {
-    GatewaySettings { account_id: account.to_string(), id: id.to_string(), collect_logs: spec.collect_logs }
+    GatewaySettings {
+        account_id: account.to_string(),
+        id: id.to_string(),
+        collect_logs: spec.collect_logs,
+        authentication: spec.authentication,
+    }
 }
 
 /// The admin API's view of the running gateway.
 struct GatewayOps {
     sink: WriterHandle,
     gateways: Gateways,
+    /// Account id -> name (the id when the configuration gives no name), for audit records.
+    accounts: std::collections::HashMap<String, String>,
+    /// Virtual keys, providers, sessions and the Playground (see `access`).
+    access: crate::access::AccessOps,
 }
 
 impl aigw_admin::Ops for GatewayOps {
@@ -205,6 +263,37 @@ impl aigw_admin::Ops for GatewayOps {
 
     fn flush(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
         Box::pin(self.sink.flush())
+    }
+
+    fn account_name(&self, account: &str) -> Option<String> {
+        self.accounts.get(account).cloned()
+    }
+
+    fn default_account(&self) -> Option<String> {
+        self.access.default_account.clone()
+    }
+
+    fn keys_changed(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(self.access.keys_changed())
+    }
+
+    fn key_activity(&self, id: &str, period: aigw_core::period::BudgetPeriod) -> Option<aigw_admin::keys::KeyActivity> {
+        self.access.key_activity(id, period)
+    }
+
+    fn providers(&self) -> Vec<aigw_admin::playground::ProviderInfo> {
+        self.access.providers.clone()
+    }
+
+    fn playground(
+        &self,
+        call: aigw_admin::playground::PlaygroundCall,
+    ) -> Pin<Box<dyn Future<Output = axum::response::Response> + Send + '_>> {
+        Box::pin(self.access.chat(call))
+    }
+
+    fn auth_settings(&self) -> aigw_admin::session::AuthSettings {
+        self.access.auth
     }
 
     fn gateway_changed(&self, account: &str, id: &str, spec: Option<&GatewaySpec>) {

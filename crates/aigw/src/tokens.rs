@@ -1,12 +1,16 @@
 //! `aigw tokens create|list|revoke`: admin API tokens, straight on the database file. The secret
-//! is printed once; only its hash is stored.
+//! is printed once; only its hash is stored. Creating and revoking are audited (actor `cli`, or
+//! `aigw` for the `AIGW_ADMIN_TOKEN` stored at start-up) in the transaction of the change.
 
 use std::path::Path;
 
 use aigw_admin::auth::{hash_secret, new_token_secret};
+use aigw_core::audit::{product, ActionType, AuditActor, AuditResource};
 use aigw_core::{Clock, SystemClock};
 use aigw_store::tokens::{Access, ApiToken};
 use anyhow::{bail, Context};
+use rusqlite::TransactionBehavior;
+use serde_json::{json, Value};
 
 use crate::load;
 
@@ -38,8 +42,23 @@ pub fn create(config_path: Option<&Path>, args: CreateArgs) -> anyhow::Result<()
         last_used_at_ms: None,
         revoked_at_ms: None,
     };
-    let conn = aigw_store::open_write(&config.storage.path)?;
-    aigw_store::tokens::insert_token(&conn, &token)?;
+    let mut command = format!("aigw tokens create --name {:?} --account {:?}", token.name, token.account_id);
+    if let Some(email) = &token.email {
+        command.push_str(&format!(" --email {email:?}"));
+    }
+    if args.read_only {
+        command.push_str(" --read-only");
+    }
+    let resource = AuditResource::new(product::TOKENS, "token", Some(&token.id)).with_request(json!({
+        "name": token.name, "account": token.account_id, "email": token.email, "read_only": args.read_only,
+    }));
+    let record =
+        crate::audit::cli_record(&config, &token.account_id, ActionType::Create, "Create token", resource, &command)
+            .with_response(token_json(&token));
+    let mut conn = aigw_store::open_write(&config.storage.path)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    aigw_store::audit::append_with(&tx, record, |c, _| aigw_store::tokens::insert_token(c, &token))?;
+    tx.commit()?;
     eprintln!(
         "created token {} ({}, {} access, account {}); the secret is shown only now:",
         token.id,
@@ -64,10 +83,20 @@ pub fn list(config_path: Option<&Path>) -> anyhow::Result<()> {
 
 pub fn revoke(config_path: Option<&Path>, id: &str) -> anyhow::Result<()> {
     let config = load::config(config_path)?;
-    let conn = aigw_store::open_write(&config.storage.path)?;
-    if !aigw_store::tokens::revoke_token(&conn, id, SystemClock.now_ms())? {
+    let mut conn = aigw_store::open_write(&config.storage.path)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let token =
+        aigw_store::tokens::list_tokens(&tx, None)?.into_iter().find(|t| t.id == id && t.revoked_at_ms.is_none());
+    let Some(token) = token else {
         bail!("no active token with id {id:?}");
-    }
+    };
+    let resource = AuditResource::new(product::TOKENS, "token", Some(id));
+    let command = format!("aigw tokens revoke {id:?}");
+    let record =
+        crate::audit::cli_record(&config, &token.account_id, ActionType::Delete, "Revoke token", resource, &command)
+            .with_response(token_json(&token));
+    aigw_store::audit::append_with(&tx, record, |c, _| aigw_store::tokens::revoke_token(c, id, SystemClock.now_ms()))?;
+    tx.commit()?;
     eprintln!("revoked token {id}");
     Ok(())
 }
@@ -92,7 +121,24 @@ pub fn ensure_env_token(conn: &rusqlite::Connection, config: &aigw_core::Config,
         last_used_at_ms: None,
         revoked_at_ms: None,
     };
-    aigw_store::tokens::insert_token(conn, &token)?;
+    let resource = AuditResource::new(product::TOKENS, "token", Some(&token.id))
+        .with_request(json!({ "name": token.name, "account": token.account_id, "from": "AIGW_ADMIN_TOKEN" }));
+    let mut record = crate::audit::cli_record(
+        config,
+        &token.account_id,
+        ActionType::Create,
+        "Create token from AIGW_ADMIN_TOKEN",
+        resource,
+        "aigw serve (AIGW_ADMIN_TOKEN)",
+    )
+    .with_response(token_json(&token));
+    record.actor = AuditActor::system("aigw");
+    aigw_store::audit::append_with(conn, record, |c, _| aigw_store::tokens::insert_token(c, &token))?;
     tracing::info!(token_id = %token.id, account = %token.account_id, "admin token from AIGW_ADMIN_TOKEN stored (as a hash)");
     Ok(())
+}
+
+/// What the audit trail keeps of a token: never its secret or hash.
+fn token_json(t: &ApiToken) -> Value {
+    json!({ "id": t.id, "name": t.name, "account_id": t.account_id, "email": t.email, "access": t.access.as_str() })
 }

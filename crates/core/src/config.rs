@@ -257,7 +257,13 @@ impl Config {
             self.admin.secure_cookies = match v.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" => true,
                 "false" | "0" | "" => false,
-                _ => return Err(ConfigError::Env { name: ENV_SECURE_COOKIES, value: v, reason: "expected true or false".into() }),
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: ENV_SECURE_COOKIES,
+                        value: v,
+                        reason: "expected true or false".into(),
+                    })
+                }
             };
         }
         Ok(())

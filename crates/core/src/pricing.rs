@@ -96,6 +96,14 @@ impl PriceTable {
         [provider, "*"].iter().filter_map(|p| self.by_provider.get(*p)).find_map(|entries| best_match(entries, model))
     }
 
+    /// The models priced for `provider` itself (not `*` entries), sorted.
+    pub fn models_of(&self, provider: &str) -> Vec<String> {
+        let mut models: Vec<String> =
+            self.by_provider.get(provider).map(|e| e.iter().map(|p| p.model.clone()).collect()).unwrap_or_default();
+        models.sort();
+        models
+    }
+
     /// The cost of `usage` for `model` at `provider`, `None` when unpriced or usage is missing.
     pub fn cost(&self, provider: &str, model: &str, usage: &Usage) -> Option<f64> {
         self.lookup(provider, model)?.cost(usage)

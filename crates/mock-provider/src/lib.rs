@@ -22,7 +22,8 @@
 //! | `x-mock-cached-tokens`, `x-mock-cache-write-tokens`, `x-mock-cache-read-tokens`, `x-mock-thoughts-tokens` | more usage counts (default 0) |
 //!
 //! Every response carries `x-request-id: req_mock_<n>`; OpenAI endpoints add
-//! `openai-processing-ms: 1`.
+//! `openai-processing-ms: 1`. `GET /_mock/received` answers every request recorded so far as JSON
+//! (for suites that run the mock as a process of its own).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -41,6 +42,7 @@
 //! - `received`: [`Received`], one recorded request.
 //! - `router`: reads a request, records it, applies the control headers, picks the endpoint.
 //! - `control`: parses the `x-mock-*` headers and splits the answer text into stream pieces.
+//! - `inspect`: `GET /_mock/received`, the recording as JSON.
 //! - `body`: the response body; streams yield one frame per event, paced by delay, gate, abort.
 //! - `errors`: error bodies in each provider's shape.
 //! - `reply`: what an endpoint gets and gives back (`Call`, `Reply`), and SSE framing.
@@ -51,6 +53,7 @@ mod body;
 mod control;
 mod errors;
 mod gemini;
+mod inspect;
 mod openai;
 mod received;
 mod reply;

@@ -82,6 +82,9 @@ where
         // The client went away mid-body; nobody will read this answer.
         Err(e) => return Ok(plain(StatusCode::BAD_REQUEST, format!("mock provider: {e}"))),
     };
+    if let Some(json) = crate::inspect::answer(shared, &parts) {
+        return Ok(with_type(MockBody::full(json), "application/json"));
+    }
     let number = shared.arrive(|| Received::from_parts(&parts, body.clone()));
     let controls = Controls::from_headers(&parts.headers);
     let route = Route::new(&parts.method, parts.uri.path());

@@ -35,6 +35,24 @@ pub enum ProxyError {
     UpstreamTimeout { ms: u64 },
     #[error("configuration: {0}")]
     Config(String),
+    #[error("this gateway requires a virtual key: send it as the SDK's API key (Authorization: Bearer, x-api-key or x-goog-api-key) or in cf-aig-authorization")]
+    KeyRequired,
+    #[error("invalid virtual key")]
+    KeyInvalid,
+    #[error("this virtual key has been revoked")]
+    KeyRevoked,
+    #[error("this virtual key has expired")]
+    KeyExpired,
+    #[error("send the virtual key in a header (x-goog-api-key or Authorization), not in the URL")]
+    KeyInQuery,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("rate limit reached: this virtual key may make {limit} {what} per minute; retry in {retry_after_secs} s")]
+    RateLimited { what: &'static str, limit: u64, retry_after_secs: u64 },
+    #[error("budget exhausted: this virtual key has spent ${spent:.6} of its ${usd} {period} budget{resets}")]
+    BudgetExhausted { spent: f64, usd: f64, period: &'static str, resets: String },
+    #[error("aigw has no API key for provider {0:?}; set the environment variable its api_key_env names")]
+    NoProviderKey(String),
 }
 
 impl ProxyError {
@@ -52,6 +70,30 @@ impl ProxyError {
             ProxyError::UpstreamConnect(_) => StatusCode::BAD_GATEWAY,
             ProxyError::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::Config(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::KeyRequired | ProxyError::KeyInvalid | ProxyError::KeyRevoked | ProxyError::KeyExpired => {
+                StatusCode::UNAUTHORIZED
+            }
+            ProxyError::KeyInQuery => StatusCode::BAD_REQUEST,
+            ProxyError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            ProxyError::RateLimited { .. } | ProxyError::BudgetExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::NoProviderKey(_) => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// Seconds the caller should wait before trying again (`retry-after`), for rate limits.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ProxyError::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
+    /// Whether SDKs should retry (`x-should-retry`): never for an exhausted budget, which no
+    /// retry within the period can fix.
+    pub fn should_retry(&self) -> Option<bool> {
+        match self {
+            ProxyError::BudgetExhausted { .. } => Some(false),
+            _ => None,
         }
     }
 
@@ -69,6 +111,15 @@ impl ProxyError {
             ProxyError::UpstreamConnect(_) => "upstream_unreachable",
             ProxyError::UpstreamTimeout { .. } => "upstream_timeout",
             ProxyError::Config(_) => "gateway_error",
+            ProxyError::KeyRequired => "virtual_key_required",
+            ProxyError::KeyInvalid => "invalid_api_key",
+            ProxyError::KeyRevoked => "virtual_key_revoked",
+            ProxyError::KeyExpired => "virtual_key_expired",
+            ProxyError::KeyInQuery => "invalid_request",
+            ProxyError::NotAllowed(_) => "not_allowed",
+            ProxyError::RateLimited { .. } => "rate_limit_exceeded",
+            ProxyError::BudgetExhausted { .. } => "budget_exceeded",
+            ProxyError::NoProviderKey(_) => "provider_key_missing",
         }
     }
 

@@ -7,6 +7,7 @@ use aigw_core::{Clock, CustomCost, LogRecord, LogSink, Payload, PriceTable};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::limits::Reservation;
 use crate::operation::Operation;
 use crate::usage::UsageAcc;
 
@@ -67,6 +68,8 @@ pub(crate) struct Exchange {
     /// Whether a record is kept at all (`collect_logs` / `cf-aig-collect-log`).
     pub collect_log: bool,
     pub ctx: Arc<LogContext>,
+    /// The virtual key's hold on its limits, settled with the real cost and tokens.
+    pub reservation: Option<Reservation>,
     finished: bool,
 }
 
@@ -83,7 +86,17 @@ impl Exchange {
         ctx: Arc<LogContext>,
     ) -> Self {
         ctx.begin();
-        Self { record, started, op, custom_cost: None, collect_payload: true, collect_log, ctx, finished: false }
+        Self {
+            record,
+            started,
+            op,
+            custom_cost: None,
+            collect_payload: true,
+            collect_log,
+            ctx,
+            reservation: None,
+            finished: false,
+        }
     }
 
     /// Completes the record with the response's payload, usage and outcome, and submits it.
@@ -115,6 +128,10 @@ impl Exchange {
                 }
                 None => ctx.pricing.cost(&record.provider, &record.model, &record.usage),
             };
+            if let Some(reservation) = self.reservation.take() {
+                let tokens = record.usage.tokens_in.unwrap_or(0) + record.usage.tokens_out.unwrap_or(0);
+                reservation.settle(record.cost, tokens);
+            }
             record.success = (200..300).contains(&record.status_code) && error.is_none();
             record.error = error.or(record.error.take());
             record.response = response;

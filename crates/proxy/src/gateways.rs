@@ -14,6 +14,8 @@ pub struct GatewaySettings {
     pub account_id: String,
     pub id: String,
     pub collect_logs: bool,
+    /// Requests must carry a valid virtual key.
+    pub authentication: bool,
 }
 
 /// The id of the gateway created on first use.
@@ -47,8 +49,12 @@ impl Gateways {
             inner.accounts.insert(a.id.clone(), a.name.clone());
         }
         for g in gateways {
-            let settings =
-                GatewaySettings { account_id: g.account.clone(), id: g.id.clone(), collect_logs: g.collect_logs };
+            let settings = GatewaySettings {
+                account_id: g.account.clone(),
+                id: g.id.clone(),
+                collect_logs: g.collect_logs,
+                authentication: false,
+            };
             inner.gateways.entry(g.account.clone()).or_default().insert(g.id.clone(), Arc::new(settings));
         }
         Self(Arc::new(RwLock::new(inner)))
@@ -80,6 +86,7 @@ impl Gateways {
                 account_id: account.to_string(),
                 id: gateway.to_string(),
                 collect_logs: true,
+                authentication: false,
             });
             gateways.insert(gateway.to_string(), created.clone());
             (created, hook)

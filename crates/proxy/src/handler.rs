@@ -36,14 +36,21 @@ use crate::route::{self, Target};
 use crate::state::ProxyState;
 use crate::tap::TapBody;
 use crate::usage::sse::SseScanner;
+use crate::vkey;
 
 /// Longest a caller may take to send its request body.
 const REQUEST_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Serves one data-plane request. Never fails: errors become responses.
-pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<ProxyBody> {
+/// Serves one data-plane request. Never fails: errors become responses. The binary also calls it
+/// in-process for the dashboard's Playground (with a [`PlaygroundUser`](crate::PlaygroundUser)
+/// in the request's extensions).
+pub async fn handle<B>(state: Arc<ProxyState>, req: Request<B>) -> Response<ProxyBody>
+where
+    B: http_body::Body<Data = Bytes> + Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let started = Instant::now();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
     let path = parts.uri.path();
     let route = match route::parse(path) {
         Ok(r) => r,
@@ -91,6 +98,12 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
         Err(e) => return fail(exchange, &e, format),
     };
     apply_options(&mut exchange, &options);
+    let query = parts.uri.query();
+    let sender = match vkey::authenticate(&state, &mut parts.headers, query, &parts.extensions, &gateway, &mut exchange)
+    {
+        Ok(s) => s,
+        Err(e) => return fail(exchange, &e, format),
+    };
 
     let limit = state.max_request_bytes;
     let read = tokio::time::timeout(REQUEST_BODY_TIMEOUT, Limited::new(body, limit).collect());
@@ -106,11 +119,14 @@ pub async fn handle(state: Arc<ProxyState>, req: Request<Incoming>) -> Response<
         Err(e) => return fail(exchange, &ProxyError::RequestBody(e.to_string()), format),
     };
 
-    let prepared = match prepare(&state, &route.target, &parts, body, &mut exchange) {
+    let prepared = match prepare(&state, &route.target, &parts, body.clone(), &mut exchange) {
         Ok(p) => p,
         Err(e) => return fail(exchange, &e, format),
     };
     let format = prepared.provider.format_for(&route.target);
+    if let Err(e) = vkey::admit(&state, &sender, &parts.method, &parts.headers, query, &body, &mut exchange) {
+        return fail(exchange, &e, format);
+    }
 
     let timeout_ms = options.request_timeout_ms.unwrap_or(state.upstream_timeout_ms);
     let upstream = state.client.request(prepared.request);
@@ -336,6 +352,12 @@ fn fail(exchange: Exchange, error: &ProxyError, format: ProviderFormat) -> Respo
         &exchange,
         &AigOptions { event_id: exchange.record.event_id.clone(), ..Default::default() },
     );
+    if let Some(secs) = error.retry_after_secs() {
+        headers.insert(http::header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Some(retry) = error.should_retry() {
+        headers.insert("x-should-retry", HeaderValue::from_static(if retry { "true" } else { "false" }));
+    }
     let status = error.status();
     exchange.fail(status.as_u16(), error.to_string(), body.clone());
     build_error(status, body, headers)

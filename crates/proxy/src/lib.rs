@@ -10,6 +10,8 @@
 //! - `headers`: the `cf-aig-*` headers and which headers cross the gateway.
 //! - `tap`, `exchange`: the response body wrapper that captures and finishes the record.
 //! - `usage`, `operation`: where each API reports usage, in bodies and SSE streams.
+//! - `vkey`, `keyring`, `limits`: virtual keys: who sent a request, the in-memory key index,
+//!   rate limits and budgets.
 //! - [`error`]: errors and their provider-shaped responses.
 
 mod body;
@@ -19,6 +21,8 @@ mod exchange;
 mod gateways;
 mod handler;
 mod headers;
+mod keyring;
+mod limits;
 mod operation;
 pub mod providers;
 mod route;
@@ -26,12 +30,15 @@ mod server;
 mod state;
 mod tap;
 mod usage;
+mod vkey;
 
 pub use body::ProxyBody;
 pub use error::ProxyError;
 pub use exchange::LogContext;
 pub use gateways::{GatewaySettings, Gateways, OnCreate, DEFAULT_GATEWAY};
 pub use handler::handle;
+pub use keyring::{KeyIndex, KeyLive};
 pub use providers::Providers;
 pub use server::serve;
 pub use state::ProxyState;
+pub use vkey::PlaygroundUser;

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use crate::client::{upstream_client, UpstreamClient};
 use crate::exchange::LogContext;
 use crate::gateways::Gateways;
+use crate::keyring::KeyIndex;
 use crate::providers::Providers;
 
 pub struct ProxyState {
     pub providers: Providers,
     pub gateways: Gateways,
+    /// Virtual keys, in memory; the binary fills it and replaces it when keys change.
+    pub keys: KeyIndex,
     pub log: Arc<LogContext>,
     pub(crate) client: UpstreamClient,
     pub max_request_bytes: usize,
@@ -27,6 +30,7 @@ impl ProxyState {
         Self {
             providers,
             gateways,
+            keys: KeyIndex::default(),
             log: Arc::new(log),
             client: upstream_client(),
             max_request_bytes,

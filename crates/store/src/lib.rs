@@ -12,14 +12,19 @@
 //!   stats, maintained by the writer, which answer counts, stats and page seeks at scale.
 //! - [`retention`]: a gateway's `log_management` cap.
 //! - `delete`: deleting logs with everything that refers to them.
+//! - [`audit`]: the append-only, hash-chained audit trail: `append`, `list`, `verify`.
+//! - [`users`], [`sessions`], [`keys`]: dashboard users, their sessions, virtual keys.
+//! - [`usage`]: spend and per-day usage per virtual key or Playground user.
 //! - [`error`]: the crate's error type.
 
+pub mod audit;
 mod codec;
 mod delete;
 mod dims;
 mod error;
 pub mod gateways;
 mod insert;
+pub mod keys;
 pub mod logs;
 mod open;
 mod plan;
@@ -28,7 +33,10 @@ mod read;
 pub mod retention;
 mod rollup;
 mod schema;
+pub mod sessions;
 pub mod tokens;
+pub mod usage;
+pub mod users;
 
 pub use error::StoreError;
 pub use insert::{BatchOutcome, LogInserter};

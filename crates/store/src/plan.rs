@@ -23,7 +23,9 @@ use crate::read::{row_to_log, StoredLog, LOG_COLUMNS};
 use crate::rollup::{Stats, HOUR_MS, STAT_AGGREGATES, STAT_COLUMNS};
 
 /// Metadata search hits beyond which a search is answered by the plain query instead.
-const MAX_EXTRA_ROWS: usize = 50_000;
+const MAX_EXTRA_ROWS: usize = 200_000;
+/// Up to this many of an hour's search hits are named in a page query; more are re-matched.
+const MAX_LISTED_EXTRAS: usize = 1_000;
 /// Below this share of an hour's logs, a page reads them through the combinations' index.
 const SPARSE_SHARE: f64 = 0.125;
 
@@ -113,7 +115,19 @@ impl Range {
 struct Extra {
     seq: i64,
     created_at: i64,
+}
+
+/// What a search adds beyond the combinations it matched.
+#[derive(Debug, Default)]
+struct Extras {
+    rows: Vec<Extra>,
     stats: Stats,
+    /// The combinations (among the filtered ones) the search did not match by their columns.
+    outside: Vec<i64>,
+    /// The search term, and its trigram query and LIKE pattern over folded metadata.
+    term: String,
+    trigrams: String,
+    pattern: String,
 }
 
 /// A query the rollups can answer.
@@ -126,7 +140,7 @@ struct Plan<'a> {
     /// All-time stats of the matching combinations.
     totals: Stats,
     range: Range,
-    extras: Vec<Extra>,
+    extras: Extras,
 }
 
 /// Lists a page with its total and (if asked) stats.
@@ -162,14 +176,14 @@ impl<'a> Plan<'a> {
         let matched = combos_where(conn, &dims)?;
         let mut all = !filtered || matched.len() as i64 == count_combos(conn, scope)?;
         let mut combos: HashMap<i64, Stats> = matched.into_iter().collect();
-        let mut extras = Vec::new();
+        let mut extras = Extras::default();
         if let Some(term) = search {
             let mut w = Where::gateway(scope.account, scope.gateway);
             w.search_dims(term);
             let hits: HashSet<i64> = combos_where(conn, &w)?.into_iter().map(|(id, _)| id).collect();
             let outside: HashSet<i64> = combos.keys().copied().filter(|id| !hits.contains(id)).collect();
             all = all && outside.is_empty();
-            let Some(found) = search_extras(conn, scope, term, &outside, range)? else { return Ok(None) };
+            let Some(found) = search_extras(conn, scope, term, outside, range)? else { return Ok(None) };
             extras = found;
             combos.retain(|id, _| hits.contains(id));
         }
@@ -182,9 +196,7 @@ impl<'a> Plan<'a> {
 
     fn totals_and_stats(&self, conn: &Connection) -> Result<(i64, Stats), StoreError> {
         let mut stats = if self.range.bounded() { self.range_stats(conn)? } else { self.totals };
-        for e in &self.extras {
-            stats.merge(&e.stats);
-        }
+        stats.merge(&self.extras.stats);
         Ok((stats.n, stats))
     }
 
@@ -251,7 +263,7 @@ impl<'a> Plan<'a> {
     fn hours(&self, conn: &Connection, direction: Direction, enough: u64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
         let (first, last) = self.hour_bounds(conn)?;
         let mut extra_per_hour: HashMap<i64, i64> = HashMap::new();
-        for e in &self.extras {
+        for e in &self.extras.rows {
             *extra_per_hour.entry(e.created_at.div_euclid(HOUR_MS)).or_default() += 1;
         }
         let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
@@ -339,7 +351,7 @@ impl<'a> Plan<'a> {
     ) -> Result<Vec<StoredLog>, StoreError> {
         let (start, end) = self.range.clip(hour);
         let extras: Vec<i64> =
-            self.extras.iter().filter(|e| e.created_at >= start && e.created_at < end).map(|e| e.seq).collect();
+            self.extras.rows.iter().filter(|e| e.created_at >= start && e.created_at < end).map(|e| e.seq).collect();
         let mut args: Vec<SqlValue> = vec![
             self.scope.account.to_string().into(),
             self.scope.gateway.to_string().into(),
@@ -353,9 +365,19 @@ impl<'a> Plan<'a> {
             if extras.is_empty() {
                 let index = if share < SPARSE_SHARE { "logs_dims_time" } else { "logs_gateway_time" };
                 (index, format!(" AND l.dims IN ({combos})"))
-            } else {
+            } else if extras.len() <= MAX_LISTED_EXTRAS {
                 let seqs = self.in_list(&mut args, extras.into_iter());
                 ("logs_gateway_time", format!(" AND (l.dims IN ({combos}) OR l.seq IN ({seqs}))"))
+            } else {
+                // Many hits in this hour: match them again rather than name them all.
+                let x = &self.extras;
+                let outside = self.in_list(&mut args, x.outside.iter().copied());
+                args.extend([x.trigrams.clone().into(), x.pattern.clone().into(), x.term.clone().into()]);
+                let again = format!(
+                    "l.dims IN ({outside}) AND (l.seq IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)
+                     AND aigw_fold(l.metadata) LIKE ? ESCAPE '\\' OR l.id = ?)"
+                );
+                ("logs_gateway_time", format!(" AND (l.dims IN ({combos}) OR ({again}))"))
             }
         };
         let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
@@ -418,11 +440,11 @@ fn search_extras(
     conn: &Connection,
     scope: Scope<'_>,
     term: &str,
-    outside: &HashSet<i64>,
+    outside: HashSet<i64>,
     range: Range,
-) -> Result<Option<Vec<Extra>>, StoreError> {
+) -> Result<Option<Extras>, StoreError> {
     if outside.is_empty() {
-        return Ok(Some(Vec::new()));
+        return Ok(Some(Extras::default()));
     }
     let folded = term.to_lowercase();
     // The index keeps no positions (`detail=none`, a third of the size), so the term is asked
@@ -445,12 +467,12 @@ fn search_extras(
     let mut by_id = conn.prepare_cached(&format!(
         "SELECT {columns} FROM logs l WHERE l.id = ?1 AND l.account_id = ?2 AND l.gateway_id = ?3"
     ))?;
-    let mut found: HashMap<i64, Extra> = HashMap::new();
+    let mut found: HashMap<i64, i64> = HashMap::new();
+    let mut stats = Stats::default();
     let mut add = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
         let (seq, created_at, dims): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        if outside.contains(&dims) && range.contains(created_at) {
-            let stats = Stats::of(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?);
-            found.insert(seq, Extra { seq, created_at, stats });
+        if outside.contains(&dims) && range.contains(created_at) && found.insert(seq, created_at).is_none() {
+            stats.merge(&Stats::of(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?));
         }
         Ok(())
     };
@@ -467,7 +489,15 @@ fn search_extras(
     while let Some(r) = rows.next()? {
         add(r)?;
     }
-    let extras = found.into_values().collect();
+    let mut extras = Extras {
+        outside: outside.into_iter().collect(),
+        term: term.to_string(),
+        trigrams: phrase,
+        pattern,
+        ..Default::default()
+    };
+    extras.rows = found.into_iter().map(|(seq, created_at)| Extra { seq, created_at }).collect();
+    extras.stats = stats;
     Ok(Some(extras))
 }
 

@@ -206,6 +206,64 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
     "#,
+    // 6: dashboard users, their sessions, virtual keys (store/src/{users,sessions,keys}.rs), and
+    //    a covering index for per-key spend and usage (store/src/usage.rs).
+    r#"
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        account_id    TEXT NOT NULL,
+        email         TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        password_hash TEXT NOT NULL,        -- argon2id PHC string
+        created_at    INTEGER NOT NULL,
+        modified_at   INTEGER NOT NULL,
+        deleted_at    INTEGER
+    );
+    CREATE UNIQUE INDEX users_email ON users(email COLLATE NOCASE) WHERE deleted_at IS NULL;
+    CREATE INDEX users_account ON users(account_id, created_at);
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        token_hash  BLOB NOT NULL UNIQUE,   -- SHA-256 of the cookie value
+        user_id     TEXT NOT NULL REFERENCES users(id),
+        csrf_token  TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        revoked_at  INTEGER,
+        ip_address  TEXT,
+        user_agent  TEXT
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+    CREATE TABLE virtual_keys (
+        id                  TEXT PRIMARY KEY,
+        account_id          TEXT NOT NULL,
+        name                TEXT NOT NULL,
+        owner_id            TEXT NOT NULL REFERENCES users(id),
+        secret_hash         BLOB NOT NULL UNIQUE,   -- SHA-256 of the whole key
+        created_at          INTEGER NOT NULL,
+        modified_at         INTEGER NOT NULL,
+        expires_at          INTEGER,
+        revoked_at          INTEGER,
+        gateways            TEXT NOT NULL,          -- JSON arrays; empty: all
+        providers           TEXT NOT NULL,
+        models              TEXT NOT NULL,
+        requests_per_minute INTEGER,
+        tokens_per_minute   INTEGER,
+        budget_usd          REAL,
+        budget_period       TEXT CHECK (budget_period IN ('day', 'week', 'month', 'total'))
+    );
+    CREATE INDEX virtual_keys_account ON virtual_keys(account_id, created_at);
+    CREATE INDEX virtual_keys_owner ON virtual_keys(owner_id);
+    -- Bumped by every change to users or keys, so a running gateway notices changes made by
+    -- another process (the CLI) without reading the tables.
+    CREATE TABLE directory_version (
+        id      INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    );
+    INSERT INTO directory_version (id, version) VALUES (1, 0);
+    CREATE INDEX logs_source ON logs(source_kind, source_id, created_at, success, cost, tokens_in, tokens_out)
+        WHERE source_kind <> 'direct';
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,5 +1,6 @@
 //! A gateway's `log_management` cap: STOP_INSERTING keeps the first logs and counts the rest as
 //! refused; DELETE_OLDEST keeps the newest. Either way totals and stats stay exact.
+#![allow(clippy::unwrap_used)] // test setup helpers: a failure is the test failing
 
 use aigw_core::filter::LogQuery;
 use aigw_core::gateway::{Gateway, GatewaySpec, LogManagementStrategy};

@@ -97,6 +97,11 @@ impl Provider {
     pub fn format(&self) -> ProviderFormat {
         self.adapter.format()
     }
+
+    /// Whether aigw holds a key for this provider (sent when the caller brings none).
+    pub fn has_key(&self) -> bool {
+        self.api_key.is_some()
+    }
 }
 
 /// A built-in provider: name, default base URL, default key variable, adapter.
