@@ -22,6 +22,7 @@ from conftest import (
     Gateway,
     Proc,
     child_env,
+    decompress,
     parse_ready,
     suite_config,
 )
@@ -148,8 +149,6 @@ def keys_gw(binaries, tmp_path_factory):
 
 def db_text(gw: Gateway) -> str:
     """Every text and blob value of every table, for leak checks (payloads decompressed)."""
-    from conftest import decompress
-
     gw.flush()
     parts: list[str] = []
     with gw.connect() as conn:

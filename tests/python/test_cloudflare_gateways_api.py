@@ -430,7 +430,9 @@ def test_proxy_serves_created_gateways_and_refuses_unknown_and_deleted_ones(admi
         headers={"authorization": f"Bearer {CALLER_OPENAI_KEY}"},
     )
     assert resp.status_code == 200
-    assert stored_logs(admin_api, gid) == 1
+    # Deleting the gateway took its logs with it, including that of a request still being
+    # written when the delete ran.
+    assert stored_logs(admin_api, gid) == 0
 
 
 def test_zz_no_internal_error_was_logged(admin_api):

@@ -160,11 +160,14 @@ def test_members_see_and_manage_only_their_own_keys(keys_gw):
         (a_key["id"],),
     )]
     assert descriptions == ["Create virtual key", "Update virtual key", "Revoke virtual key"]
-    # B's attempts on A's key are in the trail as failures.
+    # B's attempts on A's key (and A's late rename) are in the trail as failures, each naming
+    # the dashboard user who made it.
     failed = keys_gw.gw.query(
-        "SELECT actor_id FROM audit_log WHERE resource_id = ? AND action_result = 'failure'", (a_key["id"],)
+        "SELECT actor_id, actor_context FROM audit_log WHERE resource_id = ? AND action_result = 'failure' ORDER BY seq",
+        (a_key["id"],),
     )
-    assert failed and {r["actor_id"] for r in failed} <= {None, b_user["id"]}
+    assert [r["actor_id"] for r in failed] == [b_user["id"], b_user["id"], a_user["id"]]
+    assert {r["actor_context"] for r in failed} == {"dash"}
     # The trail never holds the key's secret.
     assert not keys_gw.gw.query("SELECT 1 FROM audit_log WHERE resource_response LIKE ?", (f"%{a_key['secret']}%",))
 

@@ -14,7 +14,19 @@ import httpx
 import openai
 import pytest
 
-from conftest import ACCOUNT, AIGW_BIN, ANTHROPIC_MODEL, GATEWAY_KEYS, MOCK_TEXT, child_env
+# Imported at module level only: once the dashboard suite's own conftest is loaded, the name
+# `conftest` refers to that one, so an import inside a test would find the wrong module.
+from conftest import (
+    ACCOUNT,
+    AIGW_BIN,
+    ANTHROPIC_MODEL,
+    GATEWAY_KEYS,
+    MOCK_TEXT,
+    Proc,
+    child_env,
+    parse_ready,
+    suite_config,
+)
 from keys_support import BUDGET_MODEL, db_text, keys_gw  # noqa: F401  (fixture)
 
 MESSAGES = [{"role": "user", "content": "Hello"}]
@@ -278,7 +290,6 @@ def test_secrets_are_stored_only_as_hashes(keys_gw):
 
 
 def test_keys_command_line_creates_lists_and_revokes(tmp_path, mock_provider):
-    from conftest import suite_config
 
     config = tmp_path / "aigw.toml"
     config.write_text(suite_config(tmp_path, mock_provider))
@@ -322,7 +333,7 @@ def test_me_usage_needs_a_session(keys_gw):
 
 def test_spend_survives_a_restart(binaries, tmp_path):
     """The budget's spend is recounted from the logs when aigw starts again."""
-    from conftest import GATEWAY_KEYS as KEYS, Proc, parse_ready
+    KEYS = GATEWAY_KEYS
     from keys_support import ADMIN_TOKEN, keys_config
 
     aigw_bin, mock_bin = binaries

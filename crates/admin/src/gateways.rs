@@ -125,8 +125,9 @@ pub async fn delete(
         "Delete gateway",
         AuditResource::new(product::AI_GATEWAY, "gateway", Some(&id)),
     );
+    let now = state.clock.now_ms();
     let deleted = audited(&state.db, move |c| {
-        let deleted = aigw_store::gateways::delete_gateway(c, &account, &id)?.ok_or_else(ApiError::not_found)?;
+        let deleted = aigw_store::gateways::delete_gateway(c, &account, &id, now)?.ok_or_else(ApiError::not_found)?;
         let response = wire(&deleted);
         Ok((deleted, record.with_response(response)))
     })

@@ -8,7 +8,7 @@
 //! reads and writes, `member` reads (and manages their own keys). Log-ins are rate limited;
 //! log-ins, failed log-ins and log-outs are audited.
 
-mod cookie;
+pub(crate) mod cookie;
 mod guard;
 
 use std::sync::Arc;
@@ -87,14 +87,14 @@ pub fn user_actor(id: &str, email: &str, ip: Option<String>) -> AuditActor {
 }
 
 /// Whether the request carries an API token credential (which wins over a cookie).
-fn has_token_credentials(headers: &HeaderMap) -> bool {
+pub(crate) fn has_token_credentials(headers: &HeaderMap) -> bool {
     headers.contains_key(header::AUTHORIZATION)
         || headers.contains_key("x-auth-key")
         || headers.contains_key("x-auth-email")
 }
 
 /// The live session of the request's cookie.
-async fn session_of(db: &Db, headers: &HeaderMap, now_ms: i64) -> Result<Option<Session>, ApiError> {
+pub(crate) async fn session_of(db: &Db, headers: &HeaderMap, now_ms: i64) -> Result<Option<Session>, ApiError> {
     let Some(token) = cookie::session_token(headers) else { return Ok(None) };
     let hash = hash_secret(&token);
     db.read(move |c| Ok(aigw_store::sessions::find_session(c, &hash, now_ms)?)).await

@@ -258,7 +258,7 @@ struct GatewayOps {
 impl aigw_admin::Ops for GatewayOps {
     fn stats(&self) -> Value {
         let s = self.sink.stats();
-        json!({ "queued": s.queued, "written": s.written, "dropped": s.dropped, "rejected": s.rejected, "over_limit": s.over_limit, "batches": s.batches })
+        json!({ "queued": s.queued, "written": s.written, "dropped": s.dropped, "rejected": s.rejected, "over_limit": s.over_limit, "gateway_deleted": s.gateway_deleted, "batches": s.batches })
     }
 
     fn flush(&self) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {

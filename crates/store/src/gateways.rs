@@ -72,6 +72,8 @@ pub fn insert_gateway(conn: &Connection, g: &Gateway) -> Result<(), StoreError> 
     conn.prepare_cached(&format!("INSERT INTO gateways ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"))?
         .execute(params![g.account_id, g.id, g.internal_id, g.created_at_ms, g.modified_at_ms, settings])
         .map_err(|e| StoreError::from_constraint(e, format!("gateway {:?} already exists", g.id)))?;
+    conn.prepare_cached("DELETE FROM deleted_gateways WHERE account_id = ?1 AND gateway_id = ?2")?
+        .execute(params![g.account_id, g.id])?;
     Ok(())
 }
 
@@ -95,7 +97,9 @@ pub fn update_gateway(
 
 /// Deletes a gateway and its logs, all or nothing; the deleted gateway, or `None`. Runs in the
 /// caller's transaction when there is one (so the change and its audit record commit together).
-pub fn delete_gateway(conn: &Connection, account: &str, id: &str) -> Result<Option<Gateway>, StoreError> {
+/// Remembers when it was deleted: logs of requests still in flight then are dropped by the writer
+/// when they arrive (see [`deleted_at`]).
+pub fn delete_gateway(conn: &Connection, account: &str, id: &str, now_ms: i64) -> Result<Option<Gateway>, StoreError> {
     crate::logs::atomically(conn, "delete_gateway", |tx| {
         let Some(gateway) = get_gateway(tx, account, id)? else {
             return Ok(None);
@@ -112,8 +116,23 @@ pub fn delete_gateway(conn: &Connection, account: &str, id: &str) -> Result<Opti
         tx.execute("DELETE FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM gateways WHERE account_id = ?1 AND id = ?2", params![account, id])?;
+        tx.execute(
+            "INSERT OR REPLACE INTO deleted_gateways (account_id, gateway_id, deleted_at) VALUES (?1, ?2, ?3)",
+            params![account, id, now_ms],
+        )?;
         Ok(Some(gateway))
     })
+}
+
+/// When a gateway that no longer exists was deleted; `None` if it exists or was never deleted.
+pub fn deleted_at(conn: &Connection, account: &str, id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT deleted_at FROM deleted_gateways WHERE account_id = ?1 AND gateway_id = ?2
+             AND NOT EXISTS (SELECT 1 FROM gateways WHERE account_id = ?1 AND id = ?2)",
+        )?
+        .query_row(params![account, id], |r| r.get(0))
+        .optional()?)
 }
 
 /// `s` with LIKE's wildcards escaped by `\`.

@@ -7,7 +7,7 @@ use rusqlite::{params, Connection};
 use crate::codec::Compressor;
 use crate::dims::DimsCache;
 use crate::error::StoreError;
-use crate::retention;
+use crate::retention::{self, Admission};
 use crate::rollup::{Additions, Cell, Stats, HOUR_MS};
 
 const INSERT_LOG: &str = "INSERT INTO logs (
@@ -56,6 +56,8 @@ pub struct BatchOutcome {
     pub written: usize,
     /// Records not stored because their gateway is full and set to STOP_INSERTING.
     pub over_limit: usize,
+    /// Records of requests that started before their gateway was deleted, dropped with it.
+    pub gateway_deleted: usize,
     /// Records the database refused even alone (each is logged); the rest of the batch is kept.
     pub rejected: usize,
 }
@@ -71,8 +73,13 @@ impl LogInserter {
         let mut attempt = 0;
         let batch_error = loop {
             match self.insert_all(records) {
-                Ok(over_limit) => {
-                    return Ok(BatchOutcome { written: records.len() - over_limit, over_limit, rejected: 0 })
+                Ok(skipped) => {
+                    return Ok(BatchOutcome {
+                        written: records.len() - skipped.over_limit - skipped.gateway_deleted,
+                        over_limit: skipped.over_limit,
+                        gateway_deleted: skipped.gateway_deleted,
+                        rejected: 0,
+                    })
                 }
                 // The database is busy (another writer holds the lock) or failed for a moment:
                 // the whole batch is retried, with backoff, before anything is given up.
@@ -88,8 +95,11 @@ impl LogInserter {
         let mut outcome = BatchOutcome::default();
         for record in records {
             match self.insert_all(std::slice::from_ref(record)) {
-                Ok(0) => outcome.written += 1,
-                Ok(_) => outcome.over_limit += 1,
+                Ok(skipped) => {
+                    outcome.over_limit += skipped.over_limit;
+                    outcome.gateway_deleted += skipped.gateway_deleted;
+                    outcome.written += 1 - skipped.over_limit - skipped.gateway_deleted;
+                }
                 Err(error) => {
                     tracing::error!(%error, log_id = %record.id, "log record rejected by the database");
                     outcome.rejected += 1;
@@ -102,7 +112,7 @@ impl LogInserter {
         Ok(outcome)
     }
 
-    fn insert_all(&mut self, records: &[LogRecord]) -> Result<usize, StoreError> {
+    fn insert_all(&mut self, records: &[LogRecord]) -> Result<Skipped, StoreError> {
         let result = self.try_insert_all(records);
         if result.is_err() {
             // The transaction rolled back, and with it any combination it created.
@@ -111,20 +121,27 @@ impl LogInserter {
         result
     }
 
-    /// Inserts what each gateway's retention admits; returns how many it refused.
-    fn try_insert_all(&mut self, records: &[LogRecord]) -> Result<usize, StoreError> {
+    /// Inserts what each gateway admits; returns how many records it did not store, and why.
+    fn try_insert_all(&mut self, records: &[LogRecord]) -> Result<Skipped, StoreError> {
         let tx = self.conn.transaction()?;
         let mut limits = retention::Limits::default();
         let mut additions = Additions::default();
-        let mut refused = 0;
+        let mut skipped = Skipped::default();
         {
             let mut log_stmt = tx.prepare_cached(INSERT_LOG)?;
             let mut payload_stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
             let mut search_stmt = tx.prepare_cached(INSERT_SEARCH)?;
             for r in records {
-                if !limits.admit(&tx, &r.account_id, &r.gateway_id)? {
-                    refused += 1;
-                    continue;
+                match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
+                    Admission::Admit => {}
+                    Admission::OverLimit => {
+                        skipped.over_limit += 1;
+                        continue;
+                    }
+                    Admission::GatewayDeleted => {
+                        skipped.gateway_deleted += 1;
+                        continue;
+                    }
                 }
                 let dims = self.dims.id(&tx, r)?;
                 let tokens_in = r.usage.tokens_in.map(|v| v as i64);
@@ -190,8 +207,15 @@ impl LogInserter {
         }
         limits.delete_oldest_excess(&tx)?;
         tx.commit()?;
-        Ok(refused)
+        Ok(skipped)
     }
+}
+
+/// Records of one transaction that were not stored, by reason.
+#[derive(Debug, Default, Clone, Copy)]
+struct Skipped {
+    over_limit: usize,
+    gateway_deleted: usize,
 }
 
 #[cfg(test)]
@@ -222,7 +246,7 @@ mod tests {
         let path = dir.path().join("t.db");
         let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
         let outcome = inserter.insert_batch(&[record("A"), record("B"), record("A"), record("C")]).unwrap();
-        assert_eq!(outcome, BatchOutcome { written: 3, over_limit: 0, rejected: 1 });
+        assert_eq!(outcome, BatchOutcome { written: 3, over_limit: 0, gateway_deleted: 0, rejected: 1 });
         let conn = crate::open_read(&path).unwrap();
         assert_eq!(crate::count_logs(&conn).unwrap(), 3);
         let log = crate::get_log(&conn, "B").unwrap().unwrap();

@@ -21,32 +21,66 @@ struct Cap {
     admitted: i64,
 }
 
+/// What a batch knows about one gateway it writes to.
+#[derive(Debug)]
+enum Gate {
+    /// The gateway exists; its cap, if it has one.
+    Open(Option<Cap>),
+    /// The gateway was deleted at this time (ms) and not created again.
+    Deleted(i64),
+}
+
+/// Whether one log is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admission {
+    Admit,
+    /// The gateway is full and set to STOP_INSERTING.
+    OverLimit,
+    /// The request started before its gateway was deleted: the log goes with the gateway.
+    GatewayDeleted,
+}
+
 /// The caps of the gateways a batch writes to, read once per batch.
 #[derive(Debug, Default)]
 pub(crate) struct Limits {
-    caps: HashMap<(String, String), Option<Cap>>,
+    caps: HashMap<(String, String), Gate>,
 }
 
 impl Limits {
-    /// Whether the gateway takes one more log.
-    pub(crate) fn admit(&mut self, conn: &Connection, account: &str, gateway: &str) -> Result<bool, StoreError> {
+    /// Whether the gateway takes one more log, of a request that started at `created_at_ms`.
+    /// A gateway without a row that was never deleted takes it: `default` is stored on first
+    /// use a moment after its first request, and databases filled by tools have no gateways.
+    pub(crate) fn admit(
+        &mut self,
+        conn: &Connection,
+        account: &str,
+        gateway: &str,
+        created_at_ms: i64,
+    ) -> Result<Admission, StoreError> {
         let key = (account.to_string(), gateway.to_string());
         if !self.caps.contains_key(&key) {
-            let cap = read_cap(conn, account, gateway)?;
-            self.caps.insert(key.clone(), cap);
+            let gate = match crate::gateways::deleted_at(conn, account, gateway)? {
+                Some(at) => Gate::Deleted(at),
+                None => Gate::Open(read_cap(conn, account, gateway)?),
+            };
+            self.caps.insert(key.clone(), gate);
         }
-        let Some(Some(cap)) = self.caps.get_mut(&key) else { return Ok(true) };
+        let cap = match self.caps.get_mut(&key) {
+            Some(Gate::Deleted(at)) if created_at_ms <= *at => return Ok(Admission::GatewayDeleted),
+            Some(Gate::Open(Some(cap))) => cap,
+            _ => return Ok(Admission::Admit),
+        };
         if cap.strategy == LogManagementStrategy::StopInserting && cap.stored + cap.admitted >= cap.limit {
-            return Ok(false);
+            return Ok(Admission::OverLimit);
         }
         cap.admitted += 1;
-        Ok(true)
+        Ok(Admission::Admit)
     }
 
     /// For DELETE_OLDEST gateways over their cap: deletes the oldest logs down to it.
     pub(crate) fn delete_oldest_excess(&self, conn: &Connection) -> Result<(), StoreError> {
-        for ((account, gateway), cap) in &self.caps {
-            let Some(cap) = cap else { continue };
+        for ((account, gateway), gate) in &self.caps {
+            let Gate::Open(Some(cap)) = gate else { continue };
             let excess = cap.stored + cap.admitted - cap.limit;
             if cap.strategy != LogManagementStrategy::DeleteOldest || excess <= 0 {
                 continue;

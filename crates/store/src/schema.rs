@@ -264,6 +264,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX logs_source ON logs(source_kind, source_id, created_at, success, cost, tokens_in, tokens_out)
         WHERE source_kind <> 'direct';
     "#,
+    // 7: when each gateway was deleted, so the writer drops the logs of requests that were in
+    // flight when their gateway went away instead of storing them for a gateway that no longer
+    // exists. Creating the gateway again removes its row.
+    r#"
+    CREATE TABLE deleted_gateways (
+        account_id TEXT NOT NULL,
+        gateway_id TEXT NOT NULL,
+        deleted_at INTEGER NOT NULL,
+        PRIMARY KEY (account_id, gateway_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -64,11 +64,11 @@ fn stop_inserting_keeps_the_first_logs_and_counts_the_rest() {
     let (dir, mut inserter) = setup(30, Some(LogManagementStrategy::StopInserting));
     assert_eq!(
         inserter.insert_batch(&records(0, 20)).unwrap(),
-        BatchOutcome { written: 20, over_limit: 0, rejected: 0 }
+        BatchOutcome { written: 20, over_limit: 0, gateway_deleted: 0, rejected: 0 }
     );
     assert_eq!(
         inserter.insert_batch(&records(20, 20)).unwrap(),
-        BatchOutcome { written: 10, over_limit: 10, rejected: 0 }
+        BatchOutcome { written: 10, over_limit: 10, gateway_deleted: 0, rejected: 0 }
     );
     let (ids, total) = stored_ids(&dir);
     assert_eq!(total, 30);
@@ -87,10 +87,56 @@ fn delete_oldest_keeps_the_newest_logs() {
     let (dir, mut inserter) = setup(30, Some(LogManagementStrategy::DeleteOldest));
     for start in [0, 25, 50] {
         let outcome = inserter.insert_batch(&records(start, 25)).unwrap();
-        assert_eq!(outcome, BatchOutcome { written: 25, over_limit: 0, rejected: 0 });
+        assert_eq!(outcome, BatchOutcome { written: 25, over_limit: 0, gateway_deleted: 0, rejected: 0 });
     }
     let (ids, total) = stored_ids(&dir);
     assert_eq!(total, 30);
     assert_eq!(ids.first().map(String::as_str), Some("01RET00000074"));
     assert_eq!(ids.last().map(String::as_str), Some("01RET00000045"), "the 45 oldest are gone");
+}
+
+/// A request still in flight when its gateway is deleted leaves no log behind; once the gateway
+/// is created again, its new requests are logged as usual.
+#[test]
+fn logs_of_requests_started_before_their_gateway_was_deleted_are_dropped() {
+    let (dir, mut inserter) = setup(1_000, None);
+    let path = dir.path().join("t.db");
+    let admin = aigw_store::open_write(&path).unwrap();
+    inserter.insert_batch(&records(0, 3)).unwrap();
+    // Deleted right after the 6th request started (records are ten minutes apart).
+    let deleted_at = T0 + 5 * 600_000 + 1;
+    let gone = aigw_store::gateways::delete_gateway(&admin, "acct", "capped", deleted_at).unwrap();
+    assert!(gone.is_some());
+    assert_eq!(
+        inserter.insert_batch(&records(3, 3)).unwrap(),
+        BatchOutcome { written: 0, over_limit: 0, gateway_deleted: 3, rejected: 0 }
+    );
+    let conn = aigw_store::open_read(&path).unwrap();
+    let count = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT count(*) FROM logs WHERE gateway_id = 'capped'", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(count(&conn), 0, "the deleted gateway's logs and the late ones are gone");
+
+    // Created again: later requests are stored.
+    let again = Gateway {
+        account_id: "acct".into(),
+        id: "capped".into(),
+        internal_id: "j".into(),
+        created_at_ms: deleted_at + 1,
+        modified_at_ms: deleted_at + 1,
+        spec: GatewaySpec::default_gateway(),
+    };
+    aigw_store::gateways::insert_gateway(&admin, &again).unwrap();
+    let mut fresh = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
+    assert_eq!(fresh.insert_batch(&records(6, 2)).unwrap().written, 2);
+    assert_eq!(count(&conn), 2);
+}
+
+/// Logs for a gateway that has no row and was never deleted are stored: `default` is persisted
+/// a moment after its first request, and that request's log must not be lost.
+#[test]
+fn logs_of_a_gateway_not_yet_stored_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inserter = LogInserter::new(aigw_store::open_write(&dir.path().join("t.db")).unwrap()).unwrap();
+    assert_eq!(inserter.insert_batch(&records(0, 4)).unwrap().written, 4);
 }

@@ -27,6 +27,7 @@ pub(crate) struct Counters {
     pub(crate) dropped: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) over_limit: AtomicU64,
+    pub(crate) gateway_deleted: AtomicU64,
     pub(crate) batches: AtomicU64,
 }
 
@@ -41,6 +42,8 @@ pub struct WriterStats {
     pub rejected: u64,
     /// Records not stored because their gateway reached its `log_management` cap (STOP_INSERTING).
     pub over_limit: u64,
+    /// Records of requests in flight when their gateway was deleted (dropped with the gateway).
+    pub gateway_deleted: u64,
     pub batches: u64,
 }
 
@@ -62,6 +65,7 @@ impl WriterHandle {
             dropped: c.dropped.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
             over_limit: c.over_limit.load(Ordering::Relaxed),
+            gateway_deleted: c.gateway_deleted.load(Ordering::Relaxed),
             batches: c.batches.load(Ordering::Relaxed),
         }
     }

@@ -183,6 +183,7 @@ impl BatchLoop {
                 self.counters.written.fetch_add(outcome.written as u64, Ordering::Relaxed);
                 self.counters.rejected.fetch_add(outcome.rejected as u64, Ordering::Relaxed);
                 self.counters.over_limit.fetch_add(outcome.over_limit as u64, Ordering::Relaxed);
+                self.counters.gateway_deleted.fetch_add(outcome.gateway_deleted as u64, Ordering::Relaxed);
             }
             Err(error) => {
                 tracing::error!(%error, records = batch.len(), "log batch could not be written");
