@@ -25,6 +25,11 @@ pub(crate) const STAT_AGGREGATES: &str = "count(*), min(l.cost), max(l.cost), mi
     min(coalesce(l.tokens_in, 0) + coalesce(l.tokens_out, 0)),
     max(coalesce(l.tokens_in, 0) + coalesce(l.tokens_out, 0))";
 
+/// The same stats summed over rollup rows (alias `l`), count first.
+pub(crate) const DIM_AGGREGATES: &str = "coalesce(sum(l.n), 0), min(l.min_cost), max(l.max_cost),
+    min(l.min_duration), max(l.max_duration), min(l.min_tokens_in), max(l.max_tokens_in),
+    min(l.min_tokens_out), max(l.max_tokens_out), min(l.min_total), max(l.max_total)";
+
 /// Count and min/max of a set of logs. Nulls are ignored by min/max, as SQL's aggregates do.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Stats {

@@ -51,6 +51,9 @@ pub struct Args {
     /// Skip the HTTP measurements (e.g. with `--explain`, or to only load `--keep` databases).
     #[arg(long)]
     pub skip_http: bool,
+    /// Run only the queries whose name contains this text (e.g. `--only "first page"`).
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
     /// Skip the per-table size breakdown (`dbstat` walks every page of the file).
     #[arg(long)]
     pub no_dbstat: bool,

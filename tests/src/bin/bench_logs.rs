@@ -123,14 +123,16 @@ async fn measure(args: &Args, loaded: &Loaded) -> anyhow::Result<Vec<Row>> {
     println!("  admin API on http://{}", api.addr);
     report::print_header();
     let mut rows = Vec::new();
-    for case in cases::read_cases(&ctx, args.warmup, args.samples) {
+    let wanted = |case: &Case| args.only.as_deref().is_none_or(|only| case.name.contains(only));
+    for case in cases::read_cases(&ctx, args.warmup, args.samples).into_iter().filter(wanted) {
         quiet(args).await;
         let row = run_case(&api, &case, &loaded.path, args.store_samples).await?;
         report::print_row(&row);
         rows.push(row);
     }
-    if args.deletes > 0 {
-        let case = cases::delete_case(args.warmup.min(3), args.deletes, args.delete_limit);
+    let delete = cases::delete_case(args.warmup.min(3), args.deletes, args.delete_limit);
+    if args.deletes > 0 && wanted(&delete) {
+        let case = delete;
         quiet(args).await;
         let row = run_case(&api, &case, &loaded.path, 0).await?;
         report::print_row(&row);
