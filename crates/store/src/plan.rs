@@ -388,7 +388,6 @@ impl<'a> Plan<'a> {
             // the named hits' keys, then sort only those, instead of walking the whole hour.
             let combos = self.in_list(&mut args, self.combos.iter().copied());
             let seqs = self.in_list(&mut args, extras.into_iter());
-            args.extend([start.into(), end.into()]);
             let order = page(&mut args);
             let sql = format!(
                 "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
@@ -396,12 +395,10 @@ impl<'a> Plan<'a> {
                      WHERE account_id = ?1 AND gateway_id = ?2 AND created_at >= ?3 AND created_at < ?4
                        AND dims IN ({combos})
                      UNION ALL
-                     SELECT seq FROM logs WHERE seq IN ({seqs}) AND created_at >= ? AND created_at < ?
+                     SELECT seq FROM logs WHERE seq IN ({seqs}) AND created_at >= ?3 AND created_at < ?4
                  ) m JOIN logs l ON l.seq = m.seq {order}"
             );
-            let mut stmt = conn.prepare(&sql)?;
-            let rows = stmt.query_map(params_from_iter(args.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
-            return Ok(rows);
+            return query_logs(conn, &sql, &args);
         }
         let (index, matching) = if self.all && extras.is_empty() {
             ("logs_gateway_time", String::new())
@@ -430,9 +427,7 @@ impl<'a> Plan<'a> {
              WHERE l.account_id = ?1 AND l.gateway_id = ?2 AND l.created_at >= ?3 AND l.created_at < ?4{matching}
              {order}"
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(rows)
+        query_logs(conn, &sql, &args)
     }
 
     fn in_list(&self, args: &mut Vec<SqlValue>, ids: impl Iterator<Item = i64>) -> String {
@@ -457,6 +452,13 @@ impl<'a> Plan<'a> {
         }
         crate::logs::offset_page(conn, &w, q)
     }
+}
+
+/// The log rows a page query selects.
+fn query_logs(conn: &Connection, sql: &str, args: &[SqlValue]) -> Result<Vec<StoredLog>, StoreError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// Combinations of a gateway matching a WHERE built over `log_dims` (alias `l`), with their stats.
