@@ -114,6 +114,7 @@ pub fn delete_gateway(conn: &Connection, account: &str, id: &str, now_ms: i64) -
         )?;
         tx.execute("DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
+        tx.execute("DELETE FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM gateways WHERE account_id = ?1 AND id = ?2", params![account, id])?;
         tx.execute(

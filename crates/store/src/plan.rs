@@ -28,6 +28,10 @@ const MAX_EXTRA_ROWS: usize = 200_000;
 const MAX_LISTED_EXTRAS: usize = 1_000;
 /// Below this share of an hour's logs, a page reads them through the combinations' index.
 const SPARSE_SHARE: f64 = 0.125;
+/// Filters matching under 1/FEW_COMBOS of the combinations count their hours per combination.
+const FEW_COMBOS: i64 = 4;
+/// The shortest first window [`Plan::windowed_hours`] reads; each next window is twice as long.
+const FIRST_WINDOW_HOURS: i64 = 2;
 
 /// Whether a filter on `key` is answered on `log_dims` (its columns are all there).
 fn on_dims(key: FilterKey) -> bool {
@@ -141,6 +145,12 @@ struct Plan<'a> {
     totals: Stats,
     range: Range,
     extras: Extras,
+    /// The filters over `logs` columns (alias `l`) when there is no search: a page reads the
+    /// matching rows of an hour with them instead of naming the combinations.
+    filter: Option<Where>,
+    /// Whether the filters match few of the gateway's combinations: the hourly counts are then
+    /// read per combination instead of walking every combination of every hour.
+    few: bool,
 }
 
 /// Lists a page with its total and (if asked) stats.
@@ -174,16 +184,23 @@ impl<'a> Plan<'a> {
             other => other.as_deref(),
         };
         let Some(term) = search else {
-            // The totals are summed by SQLite; only a filtered query needs the combinations.
-            let totals = totals_where(conn, &dims)?;
-            let (combos, all) = if filtered {
-                let ids = combo_ids_where(conn, &dims)?;
-                let all = ids.len() as i64 == count_combos(conn, scope)?;
-                (ids.into_iter().collect(), all)
-            } else {
-                (HashSet::new(), true)
-            };
-            return Ok(Some(Plan { scope, combos, all, totals, range, extras: Extras::default() }));
+            if !filtered {
+                // Every log of the gateway: the hourly totals answer without the combinations.
+                let totals = gateway_totals(conn, scope)?;
+                let extras = Extras::default();
+                let plan =
+                    Plan { scope, combos: HashSet::new(), all: true, totals, range, extras, filter: None, few: false };
+                return Ok(Some(plan));
+            }
+            let mut totals = Stats::default();
+            let mut combos = HashSet::new();
+            for (id, s) in combos_where(conn, &dims)? {
+                totals.merge(&s);
+                combos.insert(id);
+            }
+            let few = (combos.len() as i64).saturating_mul(FEW_COMBOS) < count_combos(conn, scope)?;
+            let extras = Extras::default();
+            return Ok(Some(Plan { scope, combos, all: false, totals, range, extras, filter: Some(dims), few }));
         };
         let matched = combos_where(conn, &dims)?;
         let mut all = !filtered || matched.len() as i64 == count_combos(conn, scope)?;
@@ -199,7 +216,18 @@ impl<'a> Plan<'a> {
         for s in combos.values() {
             totals.merge(s);
         }
-        Ok(Some(Plan { scope, combos: combos.into_keys().collect(), all, totals, range, extras }))
+        let combos = combos.into_keys().collect();
+        Ok(Some(Plan { scope, combos, all, totals, range, extras, filter: None, few: false }))
+    }
+
+    /// Whether every log of the gateway in the range matches (the hourly totals are exact).
+    fn everything(&self) -> bool {
+        self.all && self.extras.rows.is_empty()
+    }
+
+    /// Whether only the search's named hits match (no combination does as a whole).
+    fn only_extras(&self) -> bool {
+        !self.all && self.combos.is_empty()
     }
 
     /// Whether logs of combination `dims` match the filters.
@@ -221,14 +249,25 @@ impl<'a> Plan<'a> {
         if first > last {
             return Ok(stats);
         }
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT hour, dims, n, {STAT_COLUMNS} FROM log_rollup
-             WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4"
-        ))?;
+        if self.only_extras() {
+            return Ok(stats);
+        }
+        let sql = if self.everything() {
+            format!(
+                "SELECT hour, NULL, n, {STAT_COLUMNS} FROM log_hours
+                 WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4"
+            )
+        } else {
+            format!(
+                "SELECT hour, dims, n, {STAT_COLUMNS} FROM log_rollup
+                 WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4"
+            )
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![self.scope.account, self.scope.gateway, first, last])?;
         while let Some(r) = rows.next()? {
-            let (hour, dims): (i64, i64) = (r.get(0)?, r.get(1)?);
-            if !self.range.partial(hour) && self.matches(dims) {
+            let (hour, dims): (i64, Option<i64>) = (r.get(0)?, r.get(1)?);
+            if !self.range.partial(hour) && dims.is_none_or(|d| self.matches(d)) {
                 stats.merge(&Stats::from_row(r, 2)?);
             }
         }
@@ -236,7 +275,7 @@ impl<'a> Plan<'a> {
         partial.dedup();
         for hour in partial.into_iter().filter(|h| self.range.partial(*h)) {
             for (dims, s) in self.exact_hour(conn, hour)? {
-                if self.matches(dims) {
+                if dims.is_none_or(|d| self.matches(d)) {
                     stats.merge(&s);
                 }
             }
@@ -250,8 +289,8 @@ impl<'a> Plan<'a> {
         // every row for both in one SELECT (27 ms instead of 10 us at 1M logs).
         let (min, max): (Option<i64>, Option<i64>) = conn
             .prepare_cached(
-                "SELECT (SELECT min(hour) FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2),
-                        (SELECT max(hour) FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2)",
+                "SELECT (SELECT min(hour) FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2),
+                        (SELECT max(hour) FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2)",
             )?
             .query_row(params![self.scope.account, self.scope.gateway], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let (Some(min), Some(max)) = (min, max) else { return Ok((1, 0)) };
@@ -261,12 +300,14 @@ impl<'a> Plan<'a> {
     }
 
     /// Exact per-combination stats of the range's part of one hour.
-    fn exact_hour(&self, conn: &Connection, hour: i64) -> Result<Vec<(i64, Stats)>, StoreError> {
+    fn exact_hour(&self, conn: &Connection, hour: i64) -> Result<Vec<(Option<i64>, Stats)>, StoreError> {
         let (start, end) = self.range.clip(hour);
+        // Every log matches: one total, no grouping. Both read only the covering time index.
+        let (dims, group) = if self.everything() { ("NULL", "") } else { ("l.dims", "GROUP BY l.dims") };
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT l.dims, {STAT_AGGREGATES} FROM logs l INDEXED BY logs_gateway_time
+            "SELECT {dims}, {STAT_AGGREGATES} FROM logs l INDEXED BY logs_gateway_time
              WHERE l.account_id = ?1 AND l.gateway_id = ?2 AND l.created_at >= ?3 AND l.created_at < ?4
-             GROUP BY l.dims"
+             {group}"
         ))?;
         let rows = stmt
             .query_map(params![self.scope.account, self.scope.gateway, start, end], |r| {
@@ -285,16 +326,30 @@ impl<'a> Plan<'a> {
             *extra_per_hour.entry(e.created_at.div_euclid(HOUR_MS)).or_default() += 1;
         }
         let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT hour, dims, n FROM log_rollup
-             WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4 ORDER BY hour {order}"
-        ))?;
+        if self.only_extras() {
+            return self.extra_hours(conn, direction, extra_per_hour, enough);
+        }
+        if let (true, Some(w)) = (self.few, &self.filter) {
+            return self.windowed_hours(conn, w, (first, last), direction, enough);
+        }
+        let sql = if self.everything() {
+            format!(
+                "SELECT hour, NULL, n FROM log_hours
+                 WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4 ORDER BY hour {order}"
+            )
+        } else {
+            format!(
+                "SELECT hour, dims, n FROM log_rollup
+                 WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4 ORDER BY hour {order}"
+            )
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![self.scope.account, self.scope.gateway, first, last])?;
         let mut out: Vec<(i64, i64, i64)> = Vec::new();
         let mut covered: i64 = 0;
         let mut seen_partial: HashSet<i64> = HashSet::new();
         while let Some(r) = rows.next()? {
-            let (hour, dims, n): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (hour, dims, n): (i64, Option<i64>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             if out.last().is_none_or(|(h, _, _)| *h != hour) {
                 if covered as u64 >= enough {
                     break;
@@ -309,7 +364,7 @@ impl<'a> Plan<'a> {
                 if seen_partial.insert(hour) {
                     for (d, s) in self.exact_hour(conn, hour)? {
                         slot.2 += s.n;
-                        if self.matches(d) {
+                        if d.is_none_or(|d| self.matches(d)) {
                             slot.1 += s.n;
                             covered += s.n;
                         }
@@ -318,10 +373,116 @@ impl<'a> Plan<'a> {
                 continue;
             }
             slot.2 += n;
-            if self.matches(dims) {
+            if dims.is_none_or(|d| self.matches(d)) {
                 slot.1 += n;
                 covered += n;
             }
+        }
+        Ok(out)
+    }
+
+    /// [`Plan::hours`] when the filters match few combinations: their cells, found through the
+    /// rollup's index by combination, in windows of hours growing from the page's end of the
+    /// range until they cover `enough` logs.
+    fn windowed_hours(
+        &self,
+        conn: &Connection,
+        w: &Where,
+        (first, last): (i64, i64),
+        direction: Direction,
+        enough: u64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
+        let mut cells = conn.prepare_cached(&format!(
+            "SELECT hour, sum(n) FROM log_rollup INDEXED BY log_rollup_dims
+             WHERE account_id = ? AND gateway_id = ? AND hour >= ? AND hour <= ?
+               AND dims IN (SELECT l.id FROM log_dims l WHERE {})
+             GROUP BY hour ORDER BY hour {order}",
+            w.sql
+        ))?;
+        let mut totals = conn.prepare_cached(
+            "SELECT hour, n FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4",
+        )?;
+        let mut out = Vec::new();
+        let mut covered: u64 = 0;
+        // Each window costs a seek per combination plus a step per cell: start with one twice
+        // as long as the matching logs' average density says is needed.
+        let per_hour = self.totals.n as f64 / (last - first + 1).max(1) as f64;
+        let needed = (enough as f64 / per_hour.max(f64::MIN_POSITIVE) * 2.0).min(i64::MAX as f64 / 4.0) as i64;
+        let mut span = needed.max(FIRST_WINDOW_HOURS);
+        let (mut lo, mut hi) = (first, last);
+        while lo <= hi && covered < enough {
+            let (from, to) = if direction == Direction::Desc {
+                (hi.saturating_sub(span - 1).max(lo), hi)
+            } else {
+                (lo, lo.saturating_add(span - 1).min(hi))
+            };
+            let mut args: Vec<SqlValue> =
+                vec![self.scope.account.to_string().into(), self.scope.gateway.to_string().into()];
+            args.extend([from.into(), to.into()]);
+            args.extend(w.params.iter().cloned());
+            let found: Vec<(i64, i64)> = cells
+                .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            let all: HashMap<i64, i64> = totals
+                .query_map(params![self.scope.account, self.scope.gateway, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (hour, n) in found {
+                if covered >= enough {
+                    break;
+                }
+                let (matched, total) = if self.range.partial(hour) {
+                    // Counted exactly from the logs of the range's part of the hour.
+                    let mut slot = (0, 0);
+                    for (d, s) in self.exact_hour(conn, hour)? {
+                        slot.1 += s.n;
+                        if d.is_some_and(|d| self.matches(d)) {
+                            slot.0 += s.n;
+                        }
+                    }
+                    slot
+                } else {
+                    (n, all.get(&hour).copied().unwrap_or(n))
+                };
+                out.push((hour, matched, total));
+                covered += matched as u64;
+            }
+            if direction == Direction::Desc {
+                hi = from - 1;
+            } else {
+                lo = to + 1;
+            }
+            span = span.saturating_mul(2);
+        }
+        Ok(out)
+    }
+
+    /// [`Plan::hours`] when only the search's hits match: the hours holding them, without the
+    /// rollup (whose cells would all be skipped), each with its number of logs in the range.
+    fn extra_hours(
+        &self,
+        conn: &Connection,
+        direction: Direction,
+        per_hour: HashMap<i64, i64>,
+        enough: u64,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        let mut hours: Vec<(i64, i64)> = per_hour.into_iter().collect();
+        hours.sort_unstable();
+        if direction == Direction::Desc {
+            hours.reverse();
+        }
+        let mut count =
+            conn.prepare_cached("SELECT n FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2 AND hour = ?3")?;
+        let mut out = Vec::new();
+        let mut covered: u64 = 0;
+        for (hour, matched) in hours {
+            if covered >= enough {
+                break;
+            }
+            // A partial hour's share is overestimated here; it only picks how the hour is read.
+            let all: i64 = count.query_row(params![self.scope.account, self.scope.gateway, hour], |r| r.get(0))?;
+            out.push((hour, matched, all.max(matched)));
+            covered += matched as u64;
         }
         Ok(out)
     }
@@ -368,6 +529,9 @@ impl<'a> Plan<'a> {
         share: f64,
     ) -> Result<Vec<StoredLog>, StoreError> {
         let (start, end) = self.range.clip(hour);
+        if let Some(w) = &self.filter {
+            return self.filtered_rows(conn, w, (start, end), direction, skip, limit, share);
+        }
         let extras: Vec<i64> =
             self.extras.rows.iter().filter(|e| e.created_at >= start && e.created_at < end).map(|e| e.seq).collect();
         let mut args: Vec<SqlValue> = vec![
@@ -430,6 +594,46 @@ impl<'a> Plan<'a> {
         query_logs(conn, &sql, &args)
     }
 
+    /// [`Plan::hour_rows`] without a search: the filters themselves select the hour's rows.
+    #[allow(clippy::too_many_arguments)]
+    fn filtered_rows(
+        &self,
+        conn: &Connection,
+        w: &Where,
+        (start, end): (i64, i64),
+        direction: Direction,
+        skip: u64,
+        limit: u64,
+        share: f64,
+    ) -> Result<Vec<StoredLog>, StoreError> {
+        let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
+        let mut args = w.params.clone();
+        args.extend([start.into(), end.into()]);
+        args.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
+        args.push(SqlValue::Integer(i64::try_from(skip).unwrap_or(i64::MAX)));
+        let sql = if share < SPARSE_SHARE {
+            // Few of the hour's logs match: seek each matching combination's part of the hour,
+            // sort only those index entries, then read the page's rows.
+            format!(
+                "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
+                     SELECT seq, created_at FROM logs INDEXED BY logs_dims_time
+                     WHERE dims IN (SELECT l.id FROM log_dims l WHERE {})
+                       AND created_at >= ? AND created_at < ?
+                     ORDER BY created_at {dir}, seq {dir} LIMIT ? OFFSET ?
+                 ) m JOIN logs l ON l.seq = m.seq ORDER BY m.created_at {dir}, m.seq {dir}",
+                w.sql
+            )
+        } else {
+            format!(
+                "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM logs l INDEXED BY logs_gateway_time
+                 WHERE {} AND l.created_at >= ? AND l.created_at < ?
+                 ORDER BY l.created_at {dir}, l.seq {dir} LIMIT ? OFFSET ?",
+                w.sql
+            )
+        };
+        query_logs(conn, &sql, &args)
+    }
+
     fn in_list(&self, args: &mut Vec<SqlValue>, ids: impl Iterator<Item = i64>) -> String {
         let before = args.len();
         args.extend(ids.map(SqlValue::Integer));
@@ -464,7 +668,7 @@ fn query_logs(conn: &Connection, sql: &str, args: &[SqlValue]) -> Result<Vec<Sto
 /// Combinations of a gateway matching a WHERE built over `log_dims` (alias `l`), with their stats.
 fn combos_where(conn: &Connection, w: &Where) -> Result<Vec<(i64, Stats)>, StoreError> {
     let sql = format!("SELECT l.id, l.n, {STAT_COLUMNS} FROM log_dims l WHERE {}", w.sql);
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get::<_, i64>(0)?, Stats::from_row(r, 1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
@@ -473,15 +677,15 @@ fn combos_where(conn: &Connection, w: &Where) -> Result<Vec<(i64, Stats)>, Store
 
 /// Ids of the combinations matching a WHERE over `log_dims` (alias `l`).
 fn combo_ids_where(conn: &Connection, w: &Where) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
     let ids = stmt.query_map(params_from_iter(w.params.iter()), |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
     Ok(ids)
 }
 
-/// The all-time stats of the combinations matching a WHERE over `log_dims` (alias `l`).
-fn totals_where(conn: &Connection, w: &Where) -> Result<Stats, StoreError> {
-    let sql = format!("SELECT {DIM_AGGREGATES} FROM log_dims l WHERE {}", w.sql);
-    Ok(conn.prepare(&sql)?.query_row(params_from_iter(w.params.iter()), |r| Stats::from_row(r, 0))?)
+/// The all-time stats of a gateway's logs, summed over its hours.
+fn gateway_totals(conn: &Connection, scope: Scope<'_>) -> Result<Stats, StoreError> {
+    let sql = format!("SELECT {DIM_AGGREGATES} FROM log_hours l WHERE l.account_id = ?1 AND l.gateway_id = ?2");
+    Ok(conn.prepare_cached(&sql)?.query_row(params![scope.account, scope.gateway], |r| Stats::from_row(r, 0))?)
 }
 
 fn count_combos(conn: &Connection, scope: Scope<'_>) -> Result<i64, StoreError> {

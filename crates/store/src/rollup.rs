@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use rusqlite::{params, params_from_iter, Connection, Row};
+use rusqlite::{params, params_from_iter, Connection, Row, ToSql};
 
 use crate::error::StoreError;
 
@@ -95,6 +95,23 @@ impl Stats {
         self.max_total = hi(self.max_total, o.max_total);
     }
 
+    /// `n` and the stats, in [`STAT_COLUMNS`]' order, as SQL parameters.
+    fn sql(&self) -> [&dyn ToSql; 11] {
+        [
+            &self.n,
+            &self.min_cost,
+            &self.max_cost,
+            &self.min_duration,
+            &self.max_duration,
+            &self.min_tokens_in,
+            &self.max_tokens_in,
+            &self.min_tokens_out,
+            &self.max_tokens_out,
+            &self.min_total,
+            &self.max_total,
+        ]
+    }
+
     /// Reads `n` and the stats columns starting at column `at`.
     pub(crate) fn from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<Self> {
         Ok(Stats {
@@ -127,11 +144,13 @@ pub(crate) struct Cell {
 pub(crate) struct Additions {
     cells: HashMap<Cell, Stats>,
     dims: HashMap<i64, Stats>,
+    hours: HashMap<(String, String, i64), Stats>,
 }
 
 impl Additions {
     pub(crate) fn add(&mut self, cell: Cell, stats: &Stats) {
         self.dims.entry(cell.dims).or_default().merge(stats);
+        self.hours.entry((cell.account.clone(), cell.gateway.clone(), cell.hour)).or_default().merge(stats);
         self.cells.entry(cell).or_default().merge(stats);
     }
 
@@ -147,43 +166,26 @@ impl Additions {
             merge_assignments("excluded.")
         ))?;
         for (c, s) in &self.cells {
-            cell_stmt.execute(params![
-                c.account,
-                c.gateway,
-                c.hour,
-                c.dims,
-                s.n,
-                s.min_cost,
-                s.max_cost,
-                s.min_duration,
-                s.max_duration,
-                s.min_tokens_in,
-                s.max_tokens_in,
-                s.min_tokens_out,
-                s.max_tokens_out,
-                s.min_total,
-                s.max_total
-            ])?;
+            let head: [&dyn ToSql; 4] = [&c.account, &c.gateway, &c.hour, &c.dims];
+            cell_stmt.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
+        }
+        let mut hour_stmt = conn.prepare_cached(&format!(
+            "INSERT INTO log_hours (account_id, gateway_id, hour, n, {STAT_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (account_id, gateway_id, hour) DO UPDATE SET n = n + excluded.n, {}",
+            merge_assignments("excluded.")
+        ))?;
+        for ((account, gateway, hour), s) in &self.hours {
+            let head: [&dyn ToSql; 3] = [account, gateway, hour];
+            hour_stmt.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
         }
         let mut dims_stmt = conn.prepare_cached(&format!(
             "UPDATE log_dims SET n = n + ?2, {} WHERE id = ?1",
             merge_assignments_numbered()
         ))?;
         for (id, s) in &self.dims {
-            dims_stmt.execute(params![
-                id,
-                s.n,
-                s.min_cost,
-                s.max_cost,
-                s.min_duration,
-                s.max_duration,
-                s.min_tokens_in,
-                s.max_tokens_in,
-                s.min_tokens_out,
-                s.max_tokens_out,
-                s.min_total,
-                s.max_total
-            ])?;
+            let head: [&dyn ToSql; 1] = [id];
+            dims_stmt.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
         }
         Ok(())
     }
@@ -207,6 +209,11 @@ const STAT_NAMES: [&str; 10] = [
 fn merge_assignment(name: &str, new: &str) -> String {
     let f = if name.starts_with("min") { "min" } else { "max" };
     format!("{name} = coalesce({f}({name}, {new}), {name}, {new})")
+}
+
+/// `min(min_cost), max(max_cost), ...`: the stats of several rollup rows.
+fn sum_of_stats() -> String {
+    STAT_NAMES.iter().map(|n| format!("{}({n})", &n[..3])).collect::<Vec<_>>().join(", ")
 }
 
 fn merge_assignments(prefix: &str) -> String {
@@ -237,17 +244,31 @@ pub(crate) fn recompute(conn: &Connection, cells: &BTreeSet<Cell>) -> Result<(),
          WHERE l.dims = ?4 AND l.created_at >= ?5 AND l.created_at < ?6 HAVING count(*) > 0"
     ))?;
     let mut by_gateway: HashMap<(&str, &str), BTreeSet<i64>> = HashMap::new();
+    let mut hours: BTreeSet<(&str, &str, i64)> = BTreeSet::new();
     for c in cells {
         drop.execute(params![c.account, c.gateway, c.hour, c.dims])?;
         fill.execute(params![c.account, c.gateway, c.hour, c.dims, c.hour * HOUR_MS, (c.hour + 1) * HOUR_MS])?;
         by_gateway.entry((&c.account, &c.gateway)).or_default().insert(c.dims);
+        hours.insert((&c.account, &c.gateway, c.hour));
+    }
+    let mut drop_hour =
+        conn.prepare_cached("DELETE FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2 AND hour = ?3")?;
+    let mut fill_hour = conn.prepare_cached(&format!(
+        "INSERT INTO log_hours (account_id, gateway_id, hour, n, {STAT_COLUMNS})
+         SELECT ?1, ?2, ?3, sum(n), {} FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2 AND hour = ?3
+         HAVING count(*) > 0",
+        sum_of_stats()
+    ))?;
+    for (account, gateway, hour) in hours {
+        drop_hour.execute(params![account, gateway, hour])?;
+        fill_hour.execute(params![account, gateway, hour])?;
     }
     for ((account, gateway), dims) in by_gateway {
         let list = vec!["?"; dims.len()].join(", ");
         let sql = format!(
             "SELECT dims, sum(n), {} FROM log_rollup WHERE account_id = ? AND gateway_id = ? AND dims IN ({list})
              GROUP BY dims",
-            STAT_NAMES.iter().map(|n| format!("{}({n})", &n[..3])).collect::<Vec<_>>().join(", ")
+            sum_of_stats()
         );
         let mut args: Vec<rusqlite::types::Value> = vec![account.to_string().into(), gateway.to_string().into()];
         args.extend(dims.iter().map(|d| rusqlite::types::Value::Integer(*d)));
@@ -261,20 +282,8 @@ pub(crate) fn recompute(conn: &Connection, cells: &BTreeSet<Cell>) -> Result<(),
         ))?;
         for id in dims {
             let s = totals.get(&id).copied().unwrap_or_default();
-            set.execute(params![
-                id,
-                s.n,
-                s.min_cost,
-                s.max_cost,
-                s.min_duration,
-                s.max_duration,
-                s.min_tokens_in,
-                s.max_tokens_in,
-                s.min_tokens_out,
-                s.max_tokens_out,
-                s.min_total,
-                s.max_total
-            ])?;
+            let head: [&dyn ToSql; 1] = [&id];
+            set.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
         }
     }
     Ok(())
