@@ -26,6 +26,7 @@ pub mod gateways;
 mod insert;
 pub mod keys;
 pub mod logs;
+mod matched;
 mod open;
 mod plan;
 mod query;

@@ -11,6 +11,7 @@
 //! cost that grows with the rows it has to look at. The README lists which filters are which.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use aigw_core::filter::{Direction, Filter, FilterKey, FilterValue, LogQuery, Op, OrderBy};
 use rusqlite::types::Value as SqlValue;
@@ -18,6 +19,7 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use crate::error::StoreError;
 use crate::logs::{LogPage, MetaInfo, Scope};
+use crate::matched::{matched, Matched};
 use crate::query::Where;
 use crate::read::{row_to_log, StoredLog, LOG_COLUMNS};
 use crate::rollup::{Stats, DIM_AGGREGATES, HOUR_MS, STAT_AGGREGATES, STAT_COLUMNS};
@@ -28,8 +30,8 @@ const MAX_EXTRA_ROWS: usize = 200_000;
 const MAX_LISTED_EXTRAS: usize = 1_000;
 /// Below this share of an hour's logs, a page reads them through the combinations' index.
 const SPARSE_SHARE: f64 = 0.125;
-/// Filters matching under 1/FEW_COMBOS of the combinations count their hours per combination.
-const FEW_COMBOS: i64 = 4;
+/// What a seek into the rollup's index costs, in cells walked in its primary key's order.
+const SEEK_COST: f64 = 12.0;
 /// The shortest first window [`Plan::windowed_hours`] reads; each next window is twice as long.
 const FIRST_WINDOW_HOURS: i64 = 2;
 
@@ -148,13 +150,14 @@ struct Plan<'a> {
     /// The filters over `logs` columns (alias `l`) when there is no search: a page reads the
     /// matching rows of an hour with them instead of naming the combinations.
     filter: Option<Where>,
-    /// Whether the filters match few of the gateway's combinations: the hourly counts are then
-    /// read per combination instead of walking every combination of every hour.
-    few: bool,
+    /// The combinations the filters match, when there is no search (`combos` is unused then).
+    matched: Option<Arc<Matched>>,
 }
 
 /// Lists a page with its total and (if asked) stats.
 pub(crate) fn list(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<LogPage, StoreError> {
+    // One snapshot for the total, the stats and the page, whatever the writer commits meanwhile.
+    let _snapshot = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
     let Some(plan) = Plan::new(conn, scope, q)? else { return scan_list(conn, scope, q) };
     let (total, meta) = plan.totals_and_stats(conn)?;
     let logs = if q.order_by == OrderBy::CreatedAt {
@@ -188,19 +191,30 @@ impl<'a> Plan<'a> {
                 // Every log of the gateway: the hourly totals answer without the combinations.
                 let totals = gateway_totals(conn, scope)?;
                 let extras = Extras::default();
-                let plan =
-                    Plan { scope, combos: HashSet::new(), all: true, totals, range, extras, filter: None, few: false };
+                let plan = Plan {
+                    scope,
+                    combos: HashSet::new(),
+                    all: true,
+                    totals,
+                    range,
+                    extras,
+                    filter: None,
+                    matched: None,
+                };
                 return Ok(Some(plan));
             }
-            let mut totals = Stats::default();
-            let mut combos = HashSet::new();
-            for (id, s) in combos_where(conn, &dims)? {
-                totals.merge(&s);
-                combos.insert(id);
-            }
-            let few = (combos.len() as i64).saturating_mul(FEW_COMBOS) < count_combos(conn, scope)?;
-            let extras = Extras::default();
-            return Ok(Some(Plan { scope, combos, all: false, totals, range, extras, filter: Some(dims), few }));
+            let m = matched(conn, scope, &dims)?;
+            let totals = matched_totals(conn, scope, &dims, &m, q.meta_info)?;
+            return Ok(Some(Plan {
+                scope,
+                combos: HashSet::new(),
+                all: m.count == m.total,
+                totals,
+                range,
+                extras: Extras::default(),
+                filter: Some(dims),
+                matched: Some(m),
+            }));
         };
         let matched = combos_where(conn, &dims)?;
         let mut all = !filtered || matched.len() as i64 == count_combos(conn, scope)?;
@@ -217,7 +231,7 @@ impl<'a> Plan<'a> {
             totals.merge(s);
         }
         let combos = combos.into_keys().collect();
-        Ok(Some(Plan { scope, combos, all, totals, range, extras, filter: None, few: false }))
+        Ok(Some(Plan { scope, combos, all, totals, range, extras, filter: None, matched: None }))
     }
 
     /// Whether every log of the gateway in the range matches (the hourly totals are exact).
@@ -227,12 +241,12 @@ impl<'a> Plan<'a> {
 
     /// Whether only the search's named hits match (no combination does as a whole).
     fn only_extras(&self) -> bool {
-        !self.all && self.combos.is_empty()
+        !self.all && self.matched.as_ref().map_or(self.combos.is_empty(), |m| m.count == 0)
     }
 
     /// Whether logs of combination `dims` match the filters.
     fn matches(&self, dims: i64) -> bool {
-        self.all || self.combos.contains(&dims)
+        self.all || self.matched.as_ref().map_or_else(|| self.combos.contains(&dims), |m| m.contains(dims))
     }
 
     fn totals_and_stats(&self, conn: &Connection) -> Result<(i64, Stats), StoreError> {
@@ -329,8 +343,10 @@ impl<'a> Plan<'a> {
         if self.only_extras() {
             return self.extra_hours(conn, direction, extra_per_hour, enough);
         }
-        if let (true, Some(w)) = (self.few, &self.filter) {
-            return self.windowed_hours(conn, w, (first, last), direction, enough);
+        if let Some(m) = self.matched.as_ref().filter(|m| !m.inverted()) {
+            if self.windows_cheaper(conn, m, (first, last), enough)? {
+                return self.windowed_hours(conn, m, (first, last), direction, enough);
+            }
         }
         let sql = if self.everything() {
             format!(
@@ -381,13 +397,33 @@ impl<'a> Plan<'a> {
         Ok(out)
     }
 
+    /// Whether counting the matching combinations' hours through the rollup's index by
+    /// combination (a seek each) costs less than walking every cell of the hours a page needs.
+    fn windows_cheaper(
+        &self,
+        conn: &Connection,
+        m: &Matched,
+        (first, last): (i64, i64),
+        enough: u64,
+    ) -> Result<bool, StoreError> {
+        let hours = (last - first + 1).max(1) as f64;
+        let matching_per_hour = self.totals.n as f64 / hours;
+        // The newest hour's cells stand for every hour's.
+        let cells_per_hour: i64 = conn
+            .prepare_cached("SELECT count(*) FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2 AND hour = ?3")?
+            .query_row(params![self.scope.account, self.scope.gateway, last], |r| r.get(0))?;
+        let hours_needed = (enough.max(1) as f64 / matching_per_hour.max(f64::MIN_POSITIVE)).ceil().min(hours);
+        let walk = hours_needed * cells_per_hour as f64;
+        Ok((m.count as f64) * SEEK_COST < walk)
+    }
+
     /// [`Plan::hours`] when the filters match few combinations: their cells, found through the
     /// rollup's index by combination, in windows of hours growing from the page's end of the
     /// range until they cover `enough` logs.
     fn windowed_hours(
         &self,
         conn: &Connection,
-        w: &Where,
+        m: &Matched,
         (first, last): (i64, i64),
         direction: Direction,
         enough: u64,
@@ -395,11 +431,11 @@ impl<'a> Plan<'a> {
         let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
         let mut cells = conn.prepare_cached(&format!(
             "SELECT hour, sum(n) FROM log_rollup INDEXED BY log_rollup_dims
-             WHERE account_id = ? AND gateway_id = ? AND hour >= ? AND hour <= ?
-               AND dims IN (SELECT l.id FROM log_dims l WHERE {})
-             GROUP BY hour ORDER BY hour {order}",
-            w.sql
+             WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4
+               AND dims IN (SELECT value FROM json_each(?5))
+             GROUP BY hour ORDER BY hour {order}"
         ))?;
+        let ids = m.ids_json();
         let mut totals = conn.prepare_cached(
             "SELECT hour, n FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4",
         )?;
@@ -417,12 +453,10 @@ impl<'a> Plan<'a> {
             } else {
                 (lo, lo.saturating_add(span - 1).min(hi))
             };
-            let mut args: Vec<SqlValue> =
-                vec![self.scope.account.to_string().into(), self.scope.gateway.to_string().into()];
-            args.extend([from.into(), to.into()]);
-            args.extend(w.params.iter().cloned());
             let found: Vec<(i64, i64)> = cells
-                .query_map(params_from_iter(args.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(params![self.scope.account, self.scope.gateway, from, to, ids], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
                 .collect::<Result<_, _>>()?;
             let all: HashMap<i64, i64> = totals
                 .query_map(params![self.scope.account, self.scope.gateway, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -607,21 +641,27 @@ impl<'a> Plan<'a> {
         share: f64,
     ) -> Result<Vec<StoredLog>, StoreError> {
         let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
-        let mut args = w.params.clone();
+        let listed = self.matched.as_ref().filter(|m| !m.inverted());
+        let mut args = match listed {
+            Some(m) if share < SPARSE_SHARE => vec![SqlValue::Text(m.ids_json())],
+            _ => w.params.clone(),
+        };
         args.extend([start.into(), end.into()]);
         args.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
         args.push(SqlValue::Integer(i64::try_from(skip).unwrap_or(i64::MAX)));
         let sql = if share < SPARSE_SHARE {
             // Few of the hour's logs match: seek each matching combination's part of the hour,
             // sort only those index entries, then read the page's rows.
+            let combos = match listed {
+                Some(_) => "SELECT value FROM json_each(?)".to_string(),
+                None => format!("SELECT l.id FROM log_dims l WHERE {}", w.sql),
+            };
             format!(
                 "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
                      SELECT seq, created_at FROM logs INDEXED BY logs_dims_time
-                     WHERE dims IN (SELECT l.id FROM log_dims l WHERE {})
-                       AND created_at >= ? AND created_at < ?
+                     WHERE dims IN ({combos}) AND created_at >= ? AND created_at < ?
                      ORDER BY created_at {dir}, seq {dir} LIMIT ? OFFSET ?
-                 ) m JOIN logs l ON l.seq = m.seq ORDER BY m.created_at {dir}, m.seq {dir}",
-                w.sql
+                 ) m JOIN logs l ON l.seq = m.seq ORDER BY m.created_at {dir}, m.seq {dir}"
             )
         } else {
             format!(
@@ -680,6 +720,40 @@ fn combo_ids_where(conn: &Connection, w: &Where) -> Result<Vec<i64>, StoreError>
     let mut stmt = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
     let ids = stmt.query_map(params_from_iter(w.params.iter()), |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
     Ok(ids)
+}
+
+/// The all-time totals of the combinations in `m` (matching `w`): summed over the listed ids, or,
+/// when most combinations match and only the count is wanted, the gateway's total minus the
+/// others'.
+fn matched_totals(
+    conn: &Connection,
+    scope: Scope<'_>,
+    w: &Where,
+    m: &Matched,
+    with_stats: bool,
+) -> Result<Stats, StoreError> {
+    let by_ids = |what: &str| -> Result<Stats, StoreError> {
+        let sql = format!("SELECT {what} FROM log_dims l WHERE l.id IN (SELECT value FROM json_each(?1))");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        if what == DIM_AGGREGATES {
+            Ok(stmt.query_row(params![m.ids_json()], |r| Stats::from_row(r, 0))?)
+        } else {
+            Ok(Stats { n: stmt.query_row(params![m.ids_json()], |r| r.get(0))?, ..Stats::default() })
+        }
+    };
+    if with_stats {
+        if !m.inverted() {
+            return by_ids(DIM_AGGREGATES);
+        }
+        let sql = format!("SELECT {DIM_AGGREGATES} FROM log_dims l WHERE {}", w.sql);
+        return Ok(conn
+            .prepare_cached(&sql)?
+            .query_row(params_from_iter(w.params.iter()), |r| Stats::from_row(r, 0))?);
+    }
+    // The count alone costs half as much as the count with the min/max.
+    let listed = by_ids("coalesce(sum(l.n), 0)")?.n;
+    let n = if m.inverted() { gateway_totals(conn, scope)?.n - listed } else { listed };
+    Ok(Stats { n, ..Stats::default() })
 }
 
 /// The all-time stats of a gateway's logs, summed over its hours.

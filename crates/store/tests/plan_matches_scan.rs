@@ -148,3 +148,65 @@ fn the_rollups_answer_what_a_full_scan_answers() {
     assert_eq!(delete_logs(&writer, scope, &delete).unwrap(), 150);
     check(&conn, 300);
 }
+
+/// Which combinations a filter matches is remembered across requests; new combinations, and a
+/// gateway deleted and created again under the same id, must not be answered from stale sets.
+#[test]
+fn remembered_filter_sets_follow_new_combinations_and_recreated_gateways() {
+    use aigw_core::gateway::{Gateway, GatewaySpec};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let writer = aigw_store::open_write(&path).unwrap();
+    let gateway = |created: i64| Gateway {
+        account_id: "acct".into(),
+        id: "main".into(),
+        internal_id: format!("i{created}"),
+        created_at_ms: created,
+        modified_at_ms: created,
+        spec: GatewaySpec::default_gateway(),
+    };
+    aigw_store::gateways::insert_gateway(&writer, &gateway(T0)).unwrap();
+    let mut inserter = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
+    let mut rng = Rng(7);
+    let with_provider = |rng: &mut Rng, from: usize, provider: &str| -> Vec<LogRecord> {
+        (from..from + 50)
+            .map(|i| LogRecord { provider: provider.to_string(), ..record(rng, i, "main") })
+            .collect::<Vec<_>>()
+    };
+    let scope = Scope { account: "acct", gateway: "main" };
+    let conn = aigw_store::open_read(&path).unwrap();
+    let q = |provider: &str, meta_info: bool| LogQuery {
+        filters: vec![Filter { key: FilterKey::Provider, op: Op::Eq, values: vec![text(provider)] }],
+        meta_info,
+        ..Default::default()
+    };
+    let same = |q: &LogQuery| {
+        let (fast, plain) = (list_logs(&conn, scope, q).unwrap(), scan_list(&conn, scope, q).unwrap());
+        assert_eq!((fast.total, fast.meta.clone()), (plain.total, plain.meta), "{q:?}");
+        assert_eq!(
+            fast.logs.iter().map(|l| &l.id).collect::<Vec<_>>(),
+            plain.logs.iter().map(|l| &l.id).collect::<Vec<_>>()
+        );
+        fast.total
+    };
+
+    inserter.insert_batch(&with_provider(&mut rng, 0, "openai")).unwrap();
+    assert_eq!(same(&q("anthropic", false)), 0);
+    assert_eq!(same(&q("openai", false)), 50);
+    // New combinations, one matching, one not: both remembered sets must see them.
+    inserter.insert_batch(&with_provider(&mut rng, 100, "anthropic")).unwrap();
+    assert_eq!(same(&q("anthropic", false)), 50);
+    assert_eq!(same(&q("openai", false)), 50);
+    assert_eq!(same(&q("openai", true)), 50);
+
+    // The gateway goes, with its combinations, and comes back with different traffic.
+    aigw_store::gateways::delete_gateway(&writer, "acct", "main", T0 + 1).unwrap();
+    aigw_store::gateways::insert_gateway(&writer, &gateway(T0 + 2)).unwrap();
+    let later: Vec<LogRecord> = with_provider(&mut rng, 200, "openai")
+        .into_iter()
+        .map(|r| LogRecord { created_at_ms: r.created_at_ms + 24 * HOUR, ..r })
+        .collect();
+    inserter.insert_batch(&later).unwrap();
+    assert_eq!(same(&q("anthropic", false)), 0);
+    assert_eq!(same(&q("openai", false)), 50);
+}

@@ -1,0 +1,104 @@
+//! Which of a gateway's combinations (`log_dims`) a filter matches, remembered across requests.
+//!
+//! A combination never changes its columns, and a gateway only gains combinations, each with a
+//! higher id than any before, until the gateway is deleted (which deletes them all). So the set a
+//! filter matches stays exact for as long as the gateway's creation time and its highest
+//! combination id stay the same: both are part of the key. Finding the set means reading every
+//! combination of the gateway (12,000 rows at ten million logs), which a request then skips.
+//!
+//! Callers read the key and use the set inside one read transaction, so the rollup rows they
+//! test against it are of the same snapshot.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex};
+
+use rusqlite::{params, params_from_iter, Connection};
+
+use crate::error::StoreError;
+use crate::logs::Scope;
+use crate::query::Where;
+
+/// Sets kept; past this the cache starts over.
+const MAX_ENTRIES: usize = 64;
+
+static CACHE: LazyLock<Mutex<HashMap<String, Arc<Matched>>>> = LazyLock::new(Default::default);
+
+/// The combinations a filter matches, stored as whichever side is smaller.
+#[derive(Debug)]
+pub(crate) struct Matched {
+    /// The matching ids, or the others' when `inverted`.
+    ids: HashSet<i64>,
+    inverted: bool,
+    /// How many combinations the gateway has, and how many of them match.
+    pub(crate) total: usize,
+    pub(crate) count: usize,
+}
+
+impl Matched {
+    pub(crate) fn contains(&self, id: i64) -> bool {
+        self.ids.contains(&id) != self.inverted
+    }
+
+    /// Whether the set holds the non-matching ids (most combinations match).
+    pub(crate) fn inverted(&self) -> bool {
+        self.inverted
+    }
+
+    /// The stored ids as a JSON array, for `IN (SELECT value FROM json_each(?))`.
+    pub(crate) fn ids_json(&self) -> String {
+        let mut out = String::with_capacity(self.ids.len() * 7 + 2);
+        out.push('[');
+        for (i, id) in self.ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&id.to_string());
+        }
+        out.push(']');
+        out
+    }
+}
+
+/// The combinations of `scope` that `w` (over `log_dims`, alias `l`) matches.
+pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<Arc<Matched>, StoreError> {
+    let (created, max_id): (Option<i64>, Option<i64>) = conn
+        .prepare_cached(
+            "SELECT (SELECT created_at FROM gateways WHERE account_id = ?1 AND id = ?2),
+                    (SELECT max(id) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2)",
+        )?
+        .query_row(params![scope.account, scope.gateway], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let key = format!(
+        "{}\0{}\0{}\0{created:?}\0{max_id:?}\0{}\0{:?}",
+        conn.path().unwrap_or(""),
+        scope.account,
+        scope.gateway,
+        w.sql,
+        w.params
+    );
+    if let Some(m) = lock().get(&key) {
+        return Ok(m.clone());
+    }
+    let mut every = conn.prepare_cached("SELECT id FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?;
+    let all: Vec<i64> =
+        every.query_map(params![scope.account, scope.gateway], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let mut matching = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
+    let yes: HashSet<i64> =
+        matching.query_map(params_from_iter(w.params.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
+    let (total, count) = (all.len(), yes.len());
+    let m = if count * 2 > total {
+        Matched { ids: all.into_iter().filter(|id| !yes.contains(id)).collect(), inverted: true, total, count }
+    } else {
+        Matched { ids: yes, inverted: false, total, count }
+    };
+    let m = Arc::new(m);
+    let mut cache = lock();
+    if cache.len() >= MAX_ENTRIES {
+        cache.clear();
+    }
+    cache.insert(key, m.clone());
+    Ok(m)
+}
+
+fn lock() -> std::sync::MutexGuard<'static, HashMap<String, Arc<Matched>>> {
+    CACHE.lock().unwrap_or_else(|e| e.into_inner())
+}
