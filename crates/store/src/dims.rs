@@ -51,7 +51,8 @@ impl DimsKey {
     }
 }
 
-/// The writer's map of combinations to ids. Combinations are never deleted, so entries stay valid.
+/// The writer's map of combinations to ids. Combinations go only with their gateway, deleted by
+/// another connection; the inserter clears the map whenever another connection has committed.
 #[derive(Debug, Default)]
 pub(crate) struct DimsCache {
     ids: HashMap<DimsKey, i64>,

@@ -48,6 +48,9 @@ pub struct LogInserter {
     conn: Connection,
     compressor: Compressor,
     dims: DimsCache,
+    /// `PRAGMA data_version` when the last batch started: it changes when another connection
+    /// commits, for instance deleting a gateway with its combinations.
+    data_version: Option<i64>,
 }
 
 /// What one call to [`LogInserter::insert_batch`] did.
@@ -64,7 +67,7 @@ pub struct BatchOutcome {
 
 impl LogInserter {
     pub fn new(conn: Connection) -> Result<Self, StoreError> {
-        Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default() })
+        Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default(), data_version: None })
     }
 
     /// Writes `records` in one transaction. If the transaction fails, each record is retried in
@@ -124,6 +127,11 @@ impl LogInserter {
     /// Inserts what each gateway admits; returns how many records it did not store, and why.
     fn try_insert_all(&mut self, records: &[LogRecord]) -> Result<Skipped, StoreError> {
         let tx = self.conn.transaction()?;
+        let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if self.data_version.replace(version) != Some(version) {
+            // Cached combination ids may name combinations another connection deleted.
+            self.dims.clear();
+        }
         let mut limits = retention::Limits::default();
         let mut additions = Additions::default();
         let mut skipped = Skipped::default();

@@ -59,22 +59,21 @@ impl Matched {
     }
 }
 
-/// The combinations of `scope` that `w` (over `log_dims`, alias `l`) matches.
-pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<Arc<Matched>, StoreError> {
+/// What identifies the state of a gateway's combinations: its database, its creation, its
+/// newest combination.
+fn gateway_key(conn: &Connection, scope: Scope<'_>) -> Result<String, StoreError> {
     let (created, max_id): (Option<i64>, Option<i64>) = conn
         .prepare_cached(
             "SELECT (SELECT created_at FROM gateways WHERE account_id = ?1 AND id = ?2),
                     (SELECT max(id) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2)",
         )?
         .query_row(params![scope.account, scope.gateway], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    let key = format!(
-        "{}\0{}\0{}\0{created:?}\0{max_id:?}\0{}\0{:?}",
-        conn.path().unwrap_or(""),
-        scope.account,
-        scope.gateway,
-        w.sql,
-        w.params
-    );
+    Ok(format!("{}\0{}\0{}\0{created:?}\0{max_id:?}", conn.path().unwrap_or(""), scope.account, scope.gateway))
+}
+
+/// The combinations of `scope` that `w` (over `log_dims`, alias `l`) matches.
+pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<Arc<Matched>, StoreError> {
+    let key = format!("{}\0{}\0{:?}", gateway_key(conn, scope)?, w.sql, w.params);
     if let Some(m) = lock().get(&key) {
         return Ok(m.clone());
     }
@@ -91,12 +90,91 @@ pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<
         Matched { ids: yes, inverted: false, total, count }
     };
     let m = Arc::new(m);
+    remember(key, m.clone());
+    Ok(m)
+}
+
+fn remember(key: String, m: Arc<Matched>) {
     let mut cache = lock();
     if cache.len() >= MAX_ENTRIES {
         cache.clear();
     }
-    cache.insert(key, m.clone());
-    Ok(m)
+    cache.insert(key, m);
+}
+
+/// The columns a search looks at, per combination, with each distinct value stored once.
+#[derive(Debug, Default)]
+struct Searchable {
+    /// Distinct values of the searched columns.
+    values: Vec<String>,
+    /// Per combination: its id and the indexes of its values (path, model, provider, name).
+    combos: Vec<(i64, [Option<u32>; 4])>,
+}
+
+static SEARCHABLE: LazyLock<Mutex<HashMap<String, Arc<Searchable>>>> = LazyLock::new(Default::default);
+
+/// Gateways whose searchable columns are kept.
+const MAX_SEARCHABLE: usize = 16;
+
+/// The combinations among `within` whose endpoint path, model, provider or sender name holds
+/// `term` (case-insensitive, Unicode-wide): what `Where::search_dims` selects, tested once per
+/// distinct value in memory instead of once per combination and column in SQL.
+pub(crate) fn search_hits(
+    conn: &Connection,
+    scope: Scope<'_>,
+    within: &Matched,
+    term: &str,
+) -> Result<Arc<Matched>, StoreError> {
+    let gateway = gateway_key(conn, scope)?;
+    let searchable = searchable(conn, scope, &gateway)?;
+    let folded = term.to_lowercase();
+    let holds: Vec<bool> = searchable.values.iter().map(|v| v.to_lowercase().contains(&folded)).collect();
+    let yes: HashSet<i64> = searchable
+        .combos
+        .iter()
+        .filter(|(id, cols)| within.contains(*id) && cols.iter().flatten().any(|&i| holds[i as usize]))
+        .map(|(id, _)| *id)
+        .collect();
+    let (total, count) = (searchable.combos.len(), yes.len());
+    let m = if count * 2 > total {
+        let ids = searchable.combos.iter().map(|(id, _)| *id).filter(|id| !yes.contains(id)).collect();
+        Matched { ids, inverted: true, total, count }
+    } else {
+        Matched { ids: yes, inverted: false, total, count }
+    };
+    Ok(Arc::new(m))
+}
+
+fn searchable(conn: &Connection, scope: Scope<'_>, key: &str) -> Result<Arc<Searchable>, StoreError> {
+    let mut cache = SEARCHABLE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = cache.get(key) {
+        return Ok(s.clone());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, path, model, provider, source_name FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2",
+    )?;
+    let mut rows = stmt.query(params![scope.account, scope.gateway])?;
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut out = Searchable::default();
+    while let Some(r) = rows.next()? {
+        let mut cols = [None; 4];
+        for (i, col) in cols.iter_mut().enumerate() {
+            let Some(v) = r.get::<_, Option<String>>(i + 1)? else { continue };
+            let next = out.values.len() as u32;
+            let at = *index.entry(v).or_insert(next);
+            if at == next {
+                out.values.push(r.get(i + 1)?);
+            }
+            *col = Some(at);
+        }
+        out.combos.push((r.get(0)?, cols));
+    }
+    let out = Arc::new(out);
+    if cache.len() >= MAX_SEARCHABLE {
+        cache.clear();
+    }
+    cache.insert(key.to_string(), out.clone());
+    Ok(out)
 }
 
 fn lock() -> std::sync::MutexGuard<'static, HashMap<String, Arc<Matched>>> {

@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection};
 
 use crate::error::StoreError;
 use crate::logs::{LogPage, MetaInfo, Scope};
-use crate::matched::{matched, Matched};
+use crate::matched::{matched, search_hits, Matched};
 use crate::query::Where;
 use crate::read::{row_to_log, StoredLog, LOG_COLUMNS};
 use crate::rollup::{Stats, DIM_AGGREGATES, HOUR_MS, STAT_AGGREGATES, STAT_COLUMNS};
@@ -128,8 +128,9 @@ struct Extra {
 struct Extras {
     rows: Vec<Extra>,
     stats: Stats,
-    /// The combinations (among the filtered ones) the search did not match by their columns.
-    outside: Vec<i64>,
+    /// The combinations (among the filtered ones) the search did not match by their columns, as
+    /// a WHERE over `log_dims` (alias `l`).
+    outside: Where,
     /// The search term, and its trigram query and LIKE pattern over folded metadata.
     term: String,
     trigrams: String,
@@ -216,22 +217,24 @@ impl<'a> Plan<'a> {
                 matched: Some(m),
             }));
         };
-        let matched = combos_where(conn, &dims)?;
-        let mut all = !filtered || matched.len() as i64 == count_combos(conn, scope)?;
-        let mut combos: HashMap<i64, Stats> = matched.into_iter().collect();
-        let mut w = Where::gateway(scope.account, scope.gateway);
-        w.search_dims(term);
-        let hits: HashSet<i64> = combo_ids_where(conn, &w)?.into_iter().collect();
-        let outside: HashSet<i64> = combos.keys().copied().filter(|id| !hits.contains(id)).collect();
-        all = all && outside.is_empty();
-        let Some(extras) = search_extras(conn, scope, term, outside, range)? else { return Ok(None) };
-        combos.retain(|id, _| hits.contains(id));
-        let mut totals = Stats::default();
-        for s in combos.values() {
-            totals.merge(s);
-        }
-        let combos = combos.into_keys().collect();
-        Ok(Some(Plan { scope, combos, all, totals, range, extras, filter: None, matched: None }))
+        // Which combinations match the filters and the term by their columns (`hits`), and which
+        // match the filters only (`outside`, whose logs may still match by metadata or id).
+        let mut hit = dims.clone();
+        hit.search_dims(term);
+        let filtered = matched(conn, scope, &dims)?;
+        let hits = search_hits(conn, scope, &filtered, term)?;
+        let extras = if filtered.count == hits.count {
+            Extras::default()
+        } else {
+            let outside = |id: i64| filtered.contains(id) && !hits.contains(id);
+            let mut out = dims;
+            out.not_search_dims(term);
+            let Some(extras) = search_extras(conn, scope, term, outside, out, range)? else { return Ok(None) };
+            extras
+        };
+        let totals = matched_totals(conn, scope, &hit, &hits, q.meta_info)?;
+        let all = hits.count == hits.total;
+        Ok(Some(Plan { scope, combos: HashSet::new(), all, totals, range, extras, filter: None, matched: Some(hits) }))
     }
 
     /// Whether every log of the gateway in the range matches (the hourly totals are exact).
@@ -584,14 +587,14 @@ impl<'a> Plan<'a> {
         if sparse {
             // Few of the hour's logs match: collect them through the combinations' index and
             // the named hits' keys, then sort only those, instead of walking the whole hour.
-            let combos = self.in_list(&mut args, self.combos.iter().copied());
+            let combos = self.combos_matching("dims", &mut args);
             let seqs = self.in_list(&mut args, extras.into_iter());
             let order = page(&mut args);
             let sql = format!(
                 "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
                      SELECT seq FROM logs INDEXED BY logs_dims_time
                      WHERE account_id = ?1 AND gateway_id = ?2 AND created_at >= ?3 AND created_at < ?4
-                       AND dims IN ({combos})
+                       AND {combos}
                      UNION ALL
                      SELECT seq FROM logs WHERE seq IN ({seqs}) AND created_at >= ?3 AND created_at < ?4
                  ) m JOIN logs l ON l.seq = m.seq {order}"
@@ -601,22 +604,24 @@ impl<'a> Plan<'a> {
         let (index, matching) = if self.all && extras.is_empty() {
             ("logs_gateway_time", String::new())
         } else {
-            let combos = self.in_list(&mut args, self.combos.iter().copied());
+            let combos = self.combos_matching("l.dims", &mut args);
             if extras.is_empty() {
-                ("logs_gateway_time", format!(" AND l.dims IN ({combos})"))
+                ("logs_gateway_time", format!(" AND {combos}"))
             } else if extras.len() <= MAX_LISTED_EXTRAS {
                 let seqs = self.in_list(&mut args, extras.into_iter());
-                ("logs_gateway_time", format!(" AND (l.dims IN ({combos}) OR l.seq IN ({seqs}))"))
+                ("logs_gateway_time", format!(" AND ({combos} OR l.seq IN ({seqs}))"))
             } else {
                 // Many hits in this hour: match them again rather than name them all.
                 let x = &self.extras;
-                let outside = self.in_list(&mut args, x.outside.iter().copied());
+                args.extend(x.outside.params.iter().cloned());
                 args.extend([x.trigrams.clone().into(), x.pattern.clone().into(), x.term.clone().into()]);
                 let again = format!(
-                    "l.dims IN ({outside}) AND (l.seq IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)
-                     AND aigw_fold(l.metadata) LIKE ? ESCAPE '\\' OR l.id = ?)"
+                    "l.dims IN (SELECT l.id FROM log_dims l WHERE {})
+                     AND (l.seq IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)
+                     AND aigw_fold(l.metadata) LIKE ? ESCAPE '\\' OR l.id = ?)",
+                    x.outside.sql
                 );
-                ("logs_gateway_time", format!(" AND (l.dims IN ({combos}) OR ({again}))"))
+                ("logs_gateway_time", format!(" AND ({combos} OR ({again}))"))
             }
         };
         let order = page(&mut args);
@@ -674,6 +679,18 @@ impl<'a> Plan<'a> {
         query_logs(conn, &sql, &args)
     }
 
+    /// `column` is one of the matching combinations (the search's, by their columns).
+    fn combos_matching(&self, column: &str, args: &mut Vec<SqlValue>) -> String {
+        match &self.matched {
+            Some(m) => {
+                args.push(SqlValue::Text(m.ids_json()));
+                let not = if m.inverted() { "NOT " } else { "" };
+                format!("{column} {not}IN (SELECT value FROM json_each(?))")
+            }
+            None => format!("{column} IN ({})", self.in_list(args, self.combos.iter().copied())),
+        }
+    }
+
     fn in_list(&self, args: &mut Vec<SqlValue>, ids: impl Iterator<Item = i64>) -> String {
         let before = args.len();
         args.extend(ids.map(SqlValue::Integer));
@@ -703,23 +720,6 @@ fn query_logs(conn: &Connection, sql: &str, args: &[SqlValue]) -> Result<Vec<Sto
     let mut stmt = conn.prepare(sql)?;
     let rows = stmt.query_map(params_from_iter(args.iter()), row_to_log)?.collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
-}
-
-/// Combinations of a gateway matching a WHERE built over `log_dims` (alias `l`), with their stats.
-fn combos_where(conn: &Connection, w: &Where) -> Result<Vec<(i64, Stats)>, StoreError> {
-    let sql = format!("SELECT l.id, l.n, {STAT_COLUMNS} FROM log_dims l WHERE {}", w.sql);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(w.params.iter()), |r| Ok((r.get::<_, i64>(0)?, Stats::from_row(r, 1)?)))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(rows)
-}
-
-/// Ids of the combinations matching a WHERE over `log_dims` (alias `l`).
-fn combo_ids_where(conn: &Connection, w: &Where) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
-    let ids = stmt.query_map(params_from_iter(w.params.iter()), |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?;
-    Ok(ids)
 }
 
 /// The all-time totals of the combinations in `m` (matching `w`): summed over the listed ids, or,
@@ -762,12 +762,6 @@ fn gateway_totals(conn: &Connection, scope: Scope<'_>) -> Result<Stats, StoreErr
     Ok(conn.prepare_cached(&sql)?.query_row(params![scope.account, scope.gateway], |r| Stats::from_row(r, 0))?)
 }
 
-fn count_combos(conn: &Connection, scope: Scope<'_>) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT count(*) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?
-        .query_row(params![scope.account, scope.gateway], |r| r.get(0))?)
-}
-
 /// Logs a search finds outside the combinations it matched: metadata hits (through the trigram
 /// index, then checked exactly) and the log whose id is the term. Only those in `outside`
 /// combinations and in the range count. `None` when there are too many to handle this way.
@@ -775,12 +769,10 @@ fn search_extras(
     conn: &Connection,
     scope: Scope<'_>,
     term: &str,
-    outside: HashSet<i64>,
+    outside: impl Fn(i64) -> bool,
+    outside_where: Where,
     range: Range,
 ) -> Result<Option<Extras>, StoreError> {
-    if outside.is_empty() {
-        return Ok(Some(Extras::default()));
-    }
     let folded = term.to_lowercase();
     // The index keeps no positions (`detail=none`, a third of the size), so the term is asked
     // for as all of its trigrams and every hit is checked with LIKE.
@@ -808,7 +800,7 @@ fn search_extras(
     let mut stats = Stats::default();
     let mut add = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
         let (seq, created_at, dims): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        if outside.contains(&dims) && range.contains(created_at) && found.insert(seq, created_at).is_none() {
+        if outside(dims) && range.contains(created_at) && found.insert(seq, created_at).is_none() {
             stats.merge(&Stats::of(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?));
         }
         Ok(())
@@ -826,13 +818,8 @@ fn search_extras(
     while let Some(r) = rows.next()? {
         add(r)?;
     }
-    let mut extras = Extras {
-        outside: outside.into_iter().collect(),
-        term: term.to_string(),
-        trigrams: phrase,
-        pattern,
-        ..Default::default()
-    };
+    let mut extras =
+        Extras { outside: outside_where, term: term.to_string(), trigrams: phrase, pattern, ..Default::default() };
     extras.rows = found.into_iter().map(|(seq, created_at)| Extra { seq, created_at }).collect();
     extras.stats = stats;
     Ok(Some(extras))

@@ -7,7 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use crate::gateways::escape_like;
 
 /// A WHERE clause under construction, with its parameters.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Where {
     pub(crate) sql: String,
     pub(crate) params: Vec<SqlValue>,
@@ -154,6 +154,15 @@ impl Where {
             parts.push(format!("{FOLD}({column}) LIKE {p} ESCAPE '\\'"));
         }
         self.and(&format!("({})", parts.join(" OR ")));
+    }
+
+    /// The negation of [`Where::search_dims`]: none of those columns holds the term.
+    pub(crate) fn not_search_dims(&mut self, term: &str) {
+        let mut inner = Where::default();
+        inner.search_dims(term);
+        // A null column makes the test null, not false; count it as no match.
+        self.and(&format!("NOT coalesce({}, 0)", inner.sql.trim_start_matches(" AND ")));
+        self.params.extend(inner.params);
     }
 
     /// Free-text search: a case-insensitive substring of the endpoint, model, provider, sender

@@ -202,11 +202,17 @@ fn remembered_filter_sets_follow_new_combinations_and_recreated_gateways() {
     // The gateway goes, with its combinations, and comes back with different traffic.
     aigw_store::gateways::delete_gateway(&writer, "acct", "main", T0 + 1).unwrap();
     aigw_store::gateways::insert_gateway(&writer, &gateway(T0 + 2)).unwrap();
-    let later: Vec<LogRecord> = with_provider(&mut rng, 200, "openai")
-        .into_iter()
-        .map(|r| LogRecord { created_at_ms: r.created_at_ms + 24 * HOUR, ..r })
-        .collect();
+    // The writer had cached the deleted combinations' ids; the new logs must get new ones.
+    let mut later = with_provider(&mut rng, 200, "openai");
+    later.extend(with_provider(&mut rng, 300, "mistral"));
+    let later: Vec<LogRecord> =
+        later.into_iter().map(|r| LogRecord { created_at_ms: r.created_at_ms + 24 * HOUR, ..r }).collect();
     inserter.insert_batch(&later).unwrap();
     assert_eq!(same(&q("anthropic", false)), 0);
     assert_eq!(same(&q("openai", false)), 50);
+    assert_eq!(same(&q("openai", true)), 50);
+    let orphans: i64 = conn
+        .query_row("SELECT count(*) FROM logs WHERE dims NOT IN (SELECT id FROM log_dims)", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orphans, 0, "every log points at a stored combination");
 }
