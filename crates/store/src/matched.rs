@@ -77,15 +77,25 @@ pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<
     if let Some(m) = lock().get(&key) {
         return Ok(m.clone());
     }
-    let mut every = conn.prepare_cached("SELECT id FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?;
-    let all: Vec<i64> =
-        every.query_map(params![scope.account, scope.gateway], |r| r.get(0))?.collect::<Result<_, _>>()?;
     let mut matching = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
     let yes: HashSet<i64> =
         matching.query_map(params_from_iter(w.params.iter()), |r| r.get(0))?.collect::<Result<_, _>>()?;
-    let (total, count) = (all.len(), yes.len());
+    let total: i64 = conn
+        .prepare_cached("SELECT count(*) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?
+        .query_row(params![scope.account, scope.gateway], |r| r.get(0))?;
+    let (total, count) = (total as usize, yes.len());
     let m = if count * 2 > total {
-        Matched { ids: all.into_iter().filter(|id| !yes.contains(id)).collect(), inverted: true, total, count }
+        // Most match: keep the others, read from the gateway's full list only in this case.
+        let mut every = conn.prepare_cached("SELECT id FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2")?;
+        let mut others = HashSet::new();
+        let mut rows = every.query(params![scope.account, scope.gateway])?;
+        while let Some(r) = rows.next()? {
+            let id: i64 = r.get(0)?;
+            if !yes.contains(&id) {
+                others.insert(id);
+            }
+        }
+        Matched { ids: others, inverted: true, total, count }
     } else {
         Matched { ids: yes, inverted: false, total, count }
     };

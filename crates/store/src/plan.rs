@@ -190,7 +190,11 @@ impl<'a> Plan<'a> {
         let Some(term) = search else {
             if !filtered {
                 // Every log of the gateway: the hourly totals answer without the combinations.
-                let totals = gateway_totals(conn, scope)?;
+                let totals = if q.meta_info {
+                    gateway_totals(conn, scope)?
+                } else {
+                    Stats { n: gateway_count(conn, scope)?, ..Stats::default() }
+                };
                 let extras = Extras::default();
                 let plan = Plan {
                     scope,
@@ -752,8 +756,15 @@ fn matched_totals(
     }
     // The count alone costs half as much as the count with the min/max.
     let listed = by_ids("coalesce(sum(l.n), 0)")?.n;
-    let n = if m.inverted() { gateway_totals(conn, scope)?.n - listed } else { listed };
+    let n = if m.inverted() { gateway_count(conn, scope)? - listed } else { listed };
     Ok(Stats { n, ..Stats::default() })
+}
+
+/// The number of a gateway's logs, summed over its hours.
+fn gateway_count(conn: &Connection, scope: Scope<'_>) -> Result<i64, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT coalesce(sum(n), 0) FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2")?
+        .query_row(params![scope.account, scope.gateway], |r| r.get(0))?)
 }
 
 /// The all-time stats of a gateway's logs, summed over its hours.
