@@ -59,23 +59,27 @@ impl Matched {
     }
 }
 
-/// What identifies the state of a gateway's combinations: its database, its creation, its
-/// newest combination.
-fn gateway_key(conn: &Connection, scope: Scope<'_>) -> Result<String, StoreError> {
-    let (created, max_id): (Option<i64>, Option<i64>) = conn
+/// What identifies the state of a gateway's combinations: its database file, its creation, its
+/// last deletion, its newest combination. A gateway's combinations go only when it is deleted,
+/// which marks the deletion; ids can be reused after that, under another mark or creation time.
+/// `None` for a database without a file (nothing is remembered for it).
+fn gateway_key(conn: &Connection, scope: Scope<'_>) -> Result<Option<String>, StoreError> {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else { return Ok(None) };
+    let (created, deleted, max_id): (Option<i64>, Option<i64>, Option<i64>) = conn
         .prepare_cached(
             "SELECT (SELECT created_at FROM gateways WHERE account_id = ?1 AND id = ?2),
+                    (SELECT deleted_at FROM deleted_gateways WHERE account_id = ?1 AND gateway_id = ?2),
                     (SELECT max(id) FROM log_dims WHERE account_id = ?1 AND gateway_id = ?2)",
         )?
-        .query_row(params![scope.account, scope.gateway], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(format!("{}\0{}\0{}\0{created:?}\0{max_id:?}", conn.path().unwrap_or(""), scope.account, scope.gateway))
+        .query_row(params![scope.account, scope.gateway], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(Some(format!("{path}\0{}\0{}\0{created:?}\0{deleted:?}\0{max_id:?}", scope.account, scope.gateway)))
 }
 
 /// The combinations of `scope` that `w` (over `log_dims`, alias `l`) matches.
 pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<Arc<Matched>, StoreError> {
-    let key = format!("{}\0{}\0{:?}", gateway_key(conn, scope)?, w.sql, w.params);
-    if let Some(m) = lock().get(&key) {
-        return Ok(m.clone());
+    let key = gateway_key(conn, scope)?.map(|g| format!("{g}\0{}\0{:?}", w.sql, w.params));
+    if let Some(m) = key.as_ref().and_then(|k| lock().get(k).cloned()) {
+        return Ok(m);
     }
     let mut matching = conn.prepare_cached(&format!("SELECT l.id FROM log_dims l WHERE {}", w.sql))?;
     let yes: HashSet<i64> =
@@ -100,7 +104,9 @@ pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<
         Matched { ids: yes, inverted: false, total, count }
     };
     let m = Arc::new(m);
-    remember(key, m.clone());
+    if let Some(key) = key {
+        remember(key, m.clone());
+    }
     Ok(m)
 }
 
@@ -136,7 +142,7 @@ pub(crate) fn search_hits(
     term: &str,
 ) -> Result<Arc<Matched>, StoreError> {
     let gateway = gateway_key(conn, scope)?;
-    let searchable = searchable(conn, scope, &gateway)?;
+    let searchable = searchable(conn, scope, gateway.as_deref())?;
     let folded = term.to_lowercase();
     let holds: Vec<bool> = searchable.values.iter().map(|v| v.to_lowercase().contains(&folded)).collect();
     let yes: HashSet<i64> = searchable
@@ -155,9 +161,9 @@ pub(crate) fn search_hits(
     Ok(Arc::new(m))
 }
 
-fn searchable(conn: &Connection, scope: Scope<'_>, key: &str) -> Result<Arc<Searchable>, StoreError> {
+fn searchable(conn: &Connection, scope: Scope<'_>, key: Option<&str>) -> Result<Arc<Searchable>, StoreError> {
     let mut cache = SEARCHABLE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = cache.get(key) {
+    if let Some(s) = key.and_then(|k| cache.get(k)) {
         return Ok(s.clone());
     }
     let mut stmt = conn.prepare_cached(
@@ -169,21 +175,27 @@ fn searchable(conn: &Connection, scope: Scope<'_>, key: &str) -> Result<Arc<Sear
     while let Some(r) = rows.next()? {
         let mut cols = [None; 4];
         for (i, col) in cols.iter_mut().enumerate() {
-            let Some(v) = r.get::<_, Option<String>>(i + 1)? else { continue };
+            let Some(mut v) = r.get::<_, Option<String>>(i + 1)? else { continue };
+            // SQLite's LIKE reads text up to its first NUL; so does this test.
+            if let Some(nul) = v.find('\0') {
+                v.truncate(nul);
+            }
             let next = out.values.len() as u32;
-            let at = *index.entry(v).or_insert(next);
+            let at = *index.entry(v.clone()).or_insert(next);
             if at == next {
-                out.values.push(r.get(i + 1)?);
+                out.values.push(v);
             }
             *col = Some(at);
         }
         out.combos.push((r.get(0)?, cols));
     }
     let out = Arc::new(out);
-    if cache.len() >= MAX_SEARCHABLE {
-        cache.clear();
+    if let Some(key) = key {
+        if cache.len() >= MAX_SEARCHABLE {
+            cache.clear();
+        }
+        cache.insert(key.to_string(), out.clone());
     }
-    cache.insert(key.to_string(), out.clone());
     Ok(out)
 }
 

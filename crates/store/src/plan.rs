@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aigw_core::filter::{Direction, Filter, FilterKey, FilterValue, LogQuery, Op, OrderBy};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::logs::{LogPage, MetaInfo, Scope};
@@ -184,7 +184,8 @@ impl<'a> Plan<'a> {
             }
         }
         let search = match &q.search {
-            Some(term) if term.chars().count() < 3 => return Ok(None),
+            // A NUL ends the term for SQLite's LIKE and breaks the trigram query: plain query.
+            Some(term) if term.chars().count() < 3 || term.contains('\0') => return Ok(None),
             other => other.as_deref(),
         };
         let Some(term) = search else {
@@ -350,7 +351,8 @@ impl<'a> Plan<'a> {
         if self.only_extras() {
             return self.extra_hours(conn, direction, extra_per_hour, enough);
         }
-        if let Some(m) = self.matched.as_ref().filter(|m| !m.inverted()) {
+        // Windows count combinations only: not with a search's extra hits.
+        if let Some(m) = self.matched.as_ref().filter(|m| !m.inverted() && self.extras.rows.is_empty()) {
             if self.windows_cheaper(conn, m, (first, last), enough)? {
                 return self.windowed_hours(conn, m, (first, last), direction, enough);
             }
@@ -521,7 +523,10 @@ impl<'a> Plan<'a> {
                 break;
             }
             // A partial hour's share is overestimated here; it only picks how the hour is read.
-            let all: i64 = count.query_row(params![self.scope.account, self.scope.gateway, hour], |r| r.get(0))?;
+            let all: i64 = count
+                .query_row(params![self.scope.account, self.scope.gateway, hour], |r| r.get(0))
+                .optional()?
+                .unwrap_or(0);
             out.push((hour, matched, all.max(matched)));
             covered += matched as u64;
         }
