@@ -28,6 +28,8 @@ static CACHE: LazyLock<Mutex<HashMap<String, Arc<Matched>>>> = LazyLock::new(Def
 pub(crate) struct Matched {
     /// The matching ids, or the others' when `inverted`.
     ids: HashSet<i64>,
+    /// `ids` as a JSON array, built once: every page and count of the set binds it.
+    ids_json: String,
     inverted: bool,
     /// How many combinations the gateway has, and how many of them match.
     pub(crate) total: usize,
@@ -45,17 +47,21 @@ impl Matched {
     }
 
     /// The stored ids as a JSON array, for `IN (SELECT value FROM json_each(?))`.
-    pub(crate) fn ids_json(&self) -> String {
-        let mut out = String::with_capacity(self.ids.len() * 7 + 2);
-        out.push('[');
-        for (i, id) in self.ids.iter().enumerate() {
+    pub(crate) fn ids_json(&self) -> &str {
+        &self.ids_json
+    }
+
+    fn new(ids: HashSet<i64>, inverted: bool, total: usize, count: usize) -> Self {
+        let mut ids_json = String::with_capacity(ids.len() * 7 + 2);
+        ids_json.push('[');
+        for (i, id) in ids.iter().enumerate() {
             if i > 0 {
-                out.push(',');
+                ids_json.push(',');
             }
-            out.push_str(&id.to_string());
+            ids_json.push_str(&id.to_string());
         }
-        out.push(']');
-        out
+        ids_json.push(']');
+        Matched { ids, ids_json, inverted, total, count }
     }
 }
 
@@ -99,9 +105,9 @@ pub(crate) fn matched(conn: &Connection, scope: Scope<'_>, w: &Where) -> Result<
                 others.insert(id);
             }
         }
-        Matched { ids: others, inverted: true, total, count }
+        Matched::new(others, true, total, count)
     } else {
-        Matched { ids: yes, inverted: false, total, count }
+        Matched::new(yes, false, total, count)
     };
     let m = Arc::new(m);
     if let Some(key) = key {
@@ -154,9 +160,9 @@ pub(crate) fn search_hits(
     let (total, count) = (searchable.combos.len(), yes.len());
     let m = if count * 2 > total {
         let ids = searchable.combos.iter().map(|(id, _)| *id).filter(|id| !yes.contains(id)).collect();
-        Matched { ids, inverted: true, total, count }
+        Matched::new(ids, true, total, count)
     } else {
-        Matched { ids: yes, inverted: false, total, count }
+        Matched::new(yes, false, total, count)
     };
     Ok(Arc::new(m))
 }

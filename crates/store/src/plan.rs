@@ -657,7 +657,7 @@ impl<'a> Plan<'a> {
         let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
         let listed = self.matched.as_ref().filter(|m| !m.inverted());
         let mut args = match listed {
-            Some(m) if share < SPARSE_SHARE => vec![SqlValue::Text(m.ids_json())],
+            Some(m) if share < SPARSE_SHARE => vec![SqlValue::Text(m.ids_json().to_string())],
             _ => w.params.clone(),
         };
         args.extend([start.into(), end.into()]);
@@ -692,7 +692,7 @@ impl<'a> Plan<'a> {
     fn combos_matching(&self, column: &str, args: &mut Vec<SqlValue>) -> String {
         match &self.matched {
             Some(m) => {
-                args.push(SqlValue::Text(m.ids_json()));
+                args.push(SqlValue::Text(m.ids_json().to_string()));
                 let not = if m.inverted() { "NOT " } else { "" };
                 format!("{column} {not}IN (SELECT value FROM json_each(?))")
             }

@@ -46,6 +46,15 @@ fn cmp(conn: &rusqlite::Connection, gw: &str, q: &LogQuery) -> (u64, u64, bool) 
     (fast.total, plain.total, a == b)
 }
 
+/// A fresh database: its directory (kept alive by the caller), an inserter, a read connection.
+fn fresh() -> (tempfile::TempDir, LogInserter, rusqlite::Connection) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let ins = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
+    let conn = aigw_store::open_read(&path).unwrap();
+    (dir, ins, conn)
+}
+
 fn prov(p: &str) -> Filter {
     Filter { key: FilterKey::Provider, op: Op::Eq, values: vec![FilterValue::Text(p.into())] }
 }
@@ -81,10 +90,7 @@ fn a_gateway_without_a_row_deleted_and_used_again_gets_a_fresh_filter_set() {
 
 #[test]
 fn a_search_term_with_a_nul_is_answered_by_the_plain_query() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut ins = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
-    let conn = aigw_store::open_read(&path).unwrap();
+    let (_dir, mut ins, conn) = fresh();
     let recs: Vec<_> = (0..5).map(|i| rec(i, "g", T0 + i as i64, "openai", "gpt", None, None)).collect();
     ins.insert_batch(&recs).unwrap();
     let q = LogQuery { search: Some("ages\0zz".into()), ..Default::default() };
@@ -94,10 +100,7 @@ fn a_search_term_with_a_nul_is_answered_by_the_plain_query() {
 
 #[test]
 fn a_value_with_a_nul_matches_as_sqlite_like_reads_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut ins = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
-    let conn = aigw_store::open_read(&path).unwrap();
+    let (_dir, mut ins, conn) = fresh();
     let recs: Vec<_> = (0..5).map(|i| rec(i, "g", T0 + i as i64, "openai", "gpt\0-4o", None, None)).collect();
     ins.insert_batch(&recs).unwrap();
     let q = LogQuery { search: Some("-4o".into()), ..Default::default() };
@@ -107,10 +110,7 @@ fn a_value_with_a_nul_matches_as_sqlite_like_reads_it() {
 
 #[test]
 fn pages_of_a_search_count_its_metadata_hits_in_every_hour() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut ins = LogInserter::new(aigw_store::open_write(&path).unwrap()).unwrap();
-    let conn = aigw_store::open_read(&path).unwrap();
+    let (_dir, mut ins, conn) = fresh();
     let mut recs = Vec::new();
     let mut i = 0;
     for h in 0..20 {
