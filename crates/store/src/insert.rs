@@ -70,6 +70,21 @@ impl LogInserter {
         Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default(), data_version: None })
     }
 
+    /// Hands the WAL's checkpoints to a [`Checkpointer`] of their own, which the caller runs on
+    /// another thread whenever `nudge`'s receiver gets a signal. `None` for a database without
+    /// a file or not in WAL mode; its commits then keep checkpointing themselves.
+    pub fn checkpoint_elsewhere(
+        &mut self,
+        nudge: std::sync::mpsc::SyncSender<()>,
+    ) -> Result<Option<crate::Checkpointer>, StoreError> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from) else {
+            return Ok(None);
+        };
+        let Some(checkpointer) = crate::Checkpointer::open(&path)? else { return Ok(None) };
+        crate::checkpoint::hand_off(&mut self.conn, nudge)?;
+        Ok(Some(checkpointer))
+    }
+
     /// Writes `records` in one transaction. If the transaction fails, each record is retried in
     /// its own, so one bad record never costs the others.
     pub fn insert_batch(&mut self, records: &[LogRecord]) -> Result<BatchOutcome, StoreError> {

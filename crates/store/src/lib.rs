@@ -10,6 +10,7 @@
 //! - [`read`]: typed read queries.
 //! - `dims`, `rollup`: combinations of low-cardinality columns and their per-hour and all-time
 //!   stats, maintained by the writer, which answer counts, stats and page seeks at scale.
+//! - `checkpoint`: copying the WAL into the database file off the writer's thread.
 //! - [`retention`]: a gateway's `log_management` cap.
 //! - `delete`: deleting logs with everything that refers to them.
 //! - [`audit`]: the append-only, hash-chained audit trail: `append`, `list`, `verify`.
@@ -18,6 +19,7 @@
 //! - [`error`]: the crate's error type.
 
 pub mod audit;
+mod checkpoint;
 mod codec;
 mod delete;
 mod dims;
@@ -39,6 +41,7 @@ pub mod tokens;
 pub mod usage;
 pub mod users;
 
+pub use checkpoint::Checkpointer;
 pub use error::StoreError;
 pub use insert::{BatchOutcome, LogInserter};
 pub use open::{open_read, open_write};

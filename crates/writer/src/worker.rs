@@ -30,11 +30,23 @@ pub enum WriterError {
 pub struct Writer {
     handle: WriterHandle,
     thread: Option<JoinHandle<()>>,
+    /// Copies the WAL into the database file, so that commits never do (`aigw_store::Checkpointer`).
+    checkpoints: Option<JoinHandle<()>>,
 }
 
 impl Writer {
     /// Starts the batch thread over `inserter`.
-    pub fn start(inserter: LogInserter, config: &WriterConfig) -> Result<Self, WriterError> {
+    pub fn start(mut inserter: LogInserter, config: &WriterConfig) -> Result<Self, WriterError> {
+        let (nudge, nudged) = sync_channel(1);
+        let checkpoints = match inserter.checkpoint_elsewhere(nudge)? {
+            Some(checkpointer) => Some(
+                std::thread::Builder::new()
+                    .name("aigw-checkpoint".into())
+                    .spawn(move || checkpoint_loop(&checkpointer, &nudged))
+                    .map_err(WriterError::Spawn)?,
+            ),
+            None => None,
+        };
         let (tx, rx) = sync_channel(config.queue_capacity + CONTROL_HEADROOM);
         let counters = Arc::new(Counters::default());
         let handle =
@@ -51,7 +63,7 @@ impl Writer {
             .name("aigw-writer".into())
             .spawn(move || batch.run())
             .map_err(WriterError::Spawn)?;
-        Ok(Self { handle, thread: Some(thread) })
+        Ok(Self { handle, thread: Some(thread), checkpoints })
     }
 
     /// A producer handle (the proxy's `LogSink`).
@@ -68,6 +80,22 @@ impl Writer {
             if thread.join().is_err() {
                 tracing::error!("log writer thread panicked");
             }
+        }
+        // The write connection closed with the batch thread, and with it the checkpoints' signal.
+        if let Some(thread) = self.checkpoints.take() {
+            if thread.join().is_err() {
+                tracing::error!("checkpoint thread panicked");
+            }
+        }
+    }
+}
+
+/// Checkpoints each time the write connection signals, until it closes.
+fn checkpoint_loop(checkpointer: &aigw_store::Checkpointer, nudged: &Receiver<()>) {
+    while nudged.recv().is_ok() {
+        if let Err(error) = checkpointer.run() {
+            // The next signal tries again; a WAL that keeps growing is copied by the writer.
+            tracing::warn!(%error, "WAL checkpoint failed");
         }
     }
 }
