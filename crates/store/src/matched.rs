@@ -126,11 +126,28 @@ fn remember(key: String, m: Arc<Matched>) {
 
 /// The columns a search looks at, per combination, with each distinct value stored once.
 #[derive(Debug, Default)]
-struct Searchable {
+pub(crate) struct Searchable {
     /// Distinct values of the searched columns.
     values: Vec<String>,
     /// Per combination: its id and the indexes of its values (path, model, provider, name).
     combos: Vec<(i64, [Option<u32>; 4])>,
+    /// Every combination id of the gateway.
+    ids: HashSet<i64>,
+}
+
+impl Searchable {
+    /// Whether combination `id` is one of the gateway's.
+    pub(crate) fn has(&self, id: i64) -> bool {
+        self.ids.contains(&id)
+    }
+}
+
+/// What [`search_hits`] finds.
+pub(crate) struct SearchHits {
+    /// The combinations the term matches by their columns.
+    pub(crate) hits: Arc<Matched>,
+    /// The gateway's combinations (which a log found another way must be one of).
+    pub(crate) gateway: Arc<Searchable>,
 }
 
 static SEARCHABLE: LazyLock<Mutex<HashMap<String, Arc<Searchable>>>> = LazyLock::new(Default::default);
@@ -146,7 +163,7 @@ pub(crate) fn search_hits(
     scope: Scope<'_>,
     within: &Matched,
     term: &str,
-) -> Result<Arc<Matched>, StoreError> {
+) -> Result<SearchHits, StoreError> {
     let gateway = gateway_key(conn, scope)?;
     let searchable = searchable(conn, scope, gateway.as_deref())?;
     let folded = term.to_lowercase();
@@ -164,7 +181,7 @@ pub(crate) fn search_hits(
     } else {
         Matched::new(yes, false, total, count)
     };
-    Ok(Arc::new(m))
+    Ok(SearchHits { hits: Arc::new(m), gateway: searchable })
 }
 
 fn searchable(conn: &Connection, scope: Scope<'_>, key: Option<&str>) -> Result<Arc<Searchable>, StoreError> {
@@ -193,7 +210,9 @@ fn searchable(conn: &Connection, scope: Scope<'_>, key: Option<&str>) -> Result<
             }
             *col = Some(at);
         }
-        out.combos.push((r.get(0)?, cols));
+        let id = r.get(0)?;
+        out.combos.push((id, cols));
+        out.ids.insert(id);
     }
     let out = Arc::new(out);
     if let Some(key) = key {

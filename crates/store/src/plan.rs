@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::logs::{LogPage, MetaInfo, Scope};
-use crate::matched::{matched, search_hits, Matched};
+use crate::matched::{matched, search_hits, Matched, SearchHits};
 use crate::query::Where;
 use crate::read::{row_to_log, StoredLog, LOG_COLUMNS};
 use crate::rollup::{Stats, DIM_AGGREGATES, HOUR_MS, STAT_AGGREGATES, STAT_COLUMNS};
@@ -227,11 +227,12 @@ impl<'a> Plan<'a> {
         let mut hit = dims.clone();
         hit.search_dims(term);
         let filtered = matched(conn, scope, &dims)?;
-        let hits = search_hits(conn, scope, &filtered, term)?;
+        let SearchHits { hits, gateway } = search_hits(conn, scope, &filtered, term)?;
         let extras = if filtered.count == hits.count {
             Extras::default()
         } else {
-            let outside = |id: i64| filtered.contains(id) && !hits.contains(id);
+            // The metadata hits come from every gateway: only the combination says whose.
+            let outside = |id: i64| gateway.has(id) && filtered.contains(id) && !hits.contains(id);
             let mut out = dims;
             out.not_search_dims(term);
             let Some(extras) = search_extras(conn, scope, term, outside, out, range)? else { return Ok(None) };
@@ -803,9 +804,10 @@ fn search_extras(
     let mut by_metadata = conn.prepare_cached(&format!(
         // CROSS JOIN keeps the index's hits as the outer loop: left to itself, SQLite may walk
         // the gateway's logs and probe the index for each (250 ms for a term with no hits).
-        "SELECT {columns} FROM log_search s CROSS JOIN logs l ON l.seq = s.rowid
-         WHERE log_search MATCH ?1 AND l.account_id = ?3 AND l.gateway_id = ?4
-           AND aigw_fold(l.metadata) LIKE ?2 ESCAPE '\\'
+        // Each hit is checked in `logs_metadata`, which holds what this needs of the logs with
+        // metadata, densely: not in the table, whose rows are spread over the whole file.
+        "SELECT {columns} FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid
+         WHERE log_search MATCH ?1 AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE ?2 ESCAPE '\\'
          LIMIT {}",
         MAX_EXTRA_ROWS + 1
     ))?;
@@ -821,7 +823,7 @@ fn search_extras(
         }
         Ok(())
     };
-    let mut rows = by_metadata.query(params![phrase, pattern, scope.account, scope.gateway])?;
+    let mut rows = by_metadata.query(params![phrase, pattern])?;
     let mut seen = 0;
     while let Some(r) = rows.next()? {
         seen += 1;

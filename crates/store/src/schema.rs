@@ -304,6 +304,13 @@ const MIGRATIONS: &[&str] = &[
         min(min_total), max(max_total)
     FROM log_rollup GROUP BY account_id, gateway_id, hour;
     "#,
+    // 9: what a metadata search checks of each hit of the trigram index, keyed like the index
+    //    (by `seq`) and only for logs with metadata: a hit then reads one dense index instead of
+    //    a table row somewhere in a file that grows by a gigabyte per million logs.
+    r#"
+    CREATE INDEX logs_metadata ON logs(seq, created_at, dims, cost, duration, tokens_in, tokens_out, metadata)
+        WHERE metadata IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this build writes.
