@@ -89,7 +89,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn new() -> Self {
+    pub fn new() -> Self {
         let hist = || {
             Histogram::new_with_bounds(HIST_LOW_NS, HIST_HIGH_NS, 3)
                 .unwrap_or_else(|_| unreachable!("constant bounds are valid"))
@@ -107,7 +107,8 @@ impl Run {
         }
     }
 
-    fn merge(&mut self, other: &Run) {
+    /// Adds `other`'s answers; `elapsed` adds up too (runs one after the other).
+    pub fn merge(&mut self, other: &Run) {
         // Same bounds on both sides: `add` cannot fail.
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
@@ -117,6 +118,7 @@ impl Run {
         self.failed += other.failed;
         self.max_send_lag = self.max_send_lag.max(other.max_send_lag);
         self.all_answered += other.all_answered;
+        self.elapsed += other.elapsed;
     }
 
     fn record(&mut self, from: Instant, sent: Instant, done: Instant) {

@@ -67,10 +67,8 @@ pub async fn run(args: &Args, bin_dir: &Path, figures: &mut Figures) -> anyhow::
         );
         report::print_latency_header();
         for &rate in &args.rates {
-            let load = Load::Open { rate, duration: args.phase() };
-            let (d, d_cpu) = plane.measure(args, Arm::Direct, load).await?;
+            let [(d, d_cpu), (a, a_cpu)] = plane.interleaved(args, rate, args.phase()).await?;
             report::print_latency("direct", rate, &d, &d_cpu);
-            let (a, a_cpu) = plane.measure(args, Arm::Aigw, load).await?;
             report::print_latency("aigw", rate, &a, &a_cpu);
             answered += a.all_answered;
             let added = Added::between(rate, &d, &a);
@@ -134,7 +132,28 @@ pub async fn run(args: &Args, bin_dir: &Path, figures: &mut Figures) -> anyhow::
     deploy.stop().await
 }
 
+/// Length of one open-loop slice: the arms take turns at this grain.
+const SLICE: Duration = Duration::from_secs(1);
+
 impl Plane {
+    /// Open loop at `rate` for `duration` per arm, in slices the arms take turns at (direct then
+    /// aigw, then aigw then direct, ...), so that whatever else the machine does meanwhile falls
+    /// on both arms alike instead of on whichever ran at that moment. Returns direct's, aigw's.
+    async fn interleaved(&self, args: &Args, rate: u32, duration: Duration) -> anyhow::Result<[(Run, Cpu); 2]> {
+        let slices = (duration.as_secs_f64() / SLICE.as_secs_f64()).ceil().max(1.0) as u32;
+        let mut arms = [(Run::new(), CpuSum::default()), (Run::new(), CpuSum::default())];
+        for i in 0..slices {
+            let order = if i % 2 == 0 { [Arm::Direct, Arm::Aigw] } else { [Arm::Aigw, Arm::Direct] };
+            for arm in order {
+                let (run, cpu) = self.measure(args, arm, Load::Open { rate, duration: SLICE }).await?;
+                let (total, sum) = &mut arms[usize::from(arm == Arm::Aigw)];
+                sum.add(&cpu, run.all_answered);
+                total.merge(&run);
+            }
+        }
+        Ok(arms.map(|(run, sum)| (run, sum.mean())))
+    }
+
     /// Runs `load` against `arm` on a generator thread, with the CPU it cost.
     async fn measure(&self, args: &Args, arm: Arm, load: Load) -> anyhow::Result<(Run, Cpu)> {
         let target = match arm {
@@ -191,4 +210,34 @@ async fn probe(deploy: &Deployment) -> anyhow::Result<u64> {
         via.body.len()
     );
     Ok(1)
+}
+
+/// [`Cpu`] figures of several runs, weighted by their answers.
+#[derive(Default)]
+struct CpuSum {
+    serving_us: Option<f64>,
+    writer_us: Option<f64>,
+    foreign_cores: f64,
+    answered: u64,
+    runs: u32,
+}
+
+impl CpuSum {
+    fn add(&mut self, cpu: &Cpu, answered: u64) {
+        let weigh = |sum: Option<f64>, us: Option<f64>| us.map(|us| sum.unwrap_or(0.0) + us * answered as f64);
+        self.serving_us = weigh(self.serving_us, cpu.serving_us_per_request);
+        self.writer_us = weigh(self.writer_us, cpu.writer_us_per_request);
+        self.foreign_cores += cpu.foreign_cores;
+        self.answered += answered;
+        self.runs += 1;
+    }
+
+    fn mean(&self) -> Cpu {
+        let per = |sum: Option<f64>| sum.map(|s| s / self.answered.max(1) as f64);
+        Cpu {
+            serving_us_per_request: per(self.serving_us),
+            writer_us_per_request: per(self.writer_us),
+            foreign_cores: self.foreign_cores / f64::from(self.runs.max(1)),
+        }
+    }
 }
