@@ -54,6 +54,8 @@ pub struct WriterHandle {
     pub(crate) counters: Arc<Counters>,
     pub(crate) capacity: usize,
     pub(crate) on_full: OnFull,
+    /// The batch thread: records never wake it (it looks for them on its own schedule), a flush does.
+    pub(crate) writer: std::thread::Thread,
 }
 
 impl WriterHandle {
@@ -76,6 +78,7 @@ impl WriterHandle {
         let tx = self.tx.clone();
         // The queue may be full: a blocking send on the blocking pool, never on a worker thread.
         let sent = tokio::task::spawn_blocking(move || tx.send(Msg::Flush(done)).is_ok()).await;
+        self.writer.unpark();
         if matches!(sent, Ok(true)) {
             let _ = wait.await;
         }
