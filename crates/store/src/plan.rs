@@ -26,6 +26,8 @@ use crate::rollup::{Stats, DIM_AGGREGATES, HOUR_MS, STAT_AGGREGATES, STAT_COLUMN
 
 /// Metadata search hits beyond which a search is answered by the plain query instead.
 const MAX_EXTRA_ROWS: usize = 200_000;
+/// Metadata hits of all gateways a search reads before it takes the plain query instead.
+const MAX_READ_HITS: usize = 4 * MAX_EXTRA_ROWS;
 /// Up to this many of an hour's search hits are named in a page query; more are re-matched.
 const MAX_LISTED_EXTRAS: usize = 1_000;
 /// Below this share of an hour's logs, a page reads them through the combinations' index.
@@ -235,7 +237,10 @@ impl<'a> Plan<'a> {
             let outside = |id: i64| gateway.has(id) && filtered.contains(id) && !hits.contains(id);
             let mut out = dims;
             out.not_search_dims(term);
-            let Some(extras) = search_extras(conn, scope, term, outside, out, range)? else { return Ok(None) };
+            let mine = |id: i64| gateway.has(id);
+            let Some(extras) = search_extras(conn, scope, term, (mine, outside), out, range)? else {
+                return Ok(None);
+            };
             extras
         };
         let totals = matched_totals(conn, scope, &hit, &hits, q.meta_info)?;
@@ -786,7 +791,7 @@ fn search_extras(
     conn: &Connection,
     scope: Scope<'_>,
     term: &str,
-    outside: impl Fn(i64) -> bool,
+    (mine, outside): (impl Fn(i64) -> bool, impl Fn(i64) -> bool),
     outside_where: Where,
     range: Range,
 ) -> Result<Option<Extras>, StoreError> {
@@ -809,7 +814,7 @@ fn search_extras(
         "SELECT {columns} FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid
          WHERE log_search MATCH ?1 AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE ?2 ESCAPE '\\'
          LIMIT {}",
-        MAX_EXTRA_ROWS + 1
+        MAX_READ_HITS + 1
     ))?;
     let mut by_id = conn.prepare_cached(&format!(
         "SELECT {columns} FROM logs l WHERE l.id = ?1 AND l.account_id = ?2 AND l.gateway_id = ?3"
@@ -824,10 +829,13 @@ fn search_extras(
         Ok(())
     };
     let mut rows = by_metadata.query(params![phrase, pattern])?;
-    let mut seen = 0;
+    let (mut read, mut ours) = (0, 0);
     while let Some(r) = rows.next()? {
-        seen += 1;
-        if seen > MAX_EXTRA_ROWS {
+        // The index holds every gateway's logs: only this gateway's hits count toward its
+        // bound, so another tenant's data never sends this one to the plain query.
+        read += 1;
+        ours += usize::from(mine(r.get(2)?));
+        if ours > MAX_EXTRA_ROWS || read > MAX_READ_HITS {
             return Ok(None);
         }
         add(r)?;

@@ -21,6 +21,8 @@ pub(crate) enum Msg {
 pub(crate) struct Counters {
     /// Records in the queue, not yet taken by the worker.
     pub(crate) queued: AtomicUsize,
+    /// Records in the batch the worker is gathering (taken from the queue, not yet written).
+    pub(crate) gathered: AtomicUsize,
     /// Requests admitted (shed mode) whose record has not been taken by the worker yet.
     pub(crate) reserved: AtomicUsize,
     pub(crate) written: AtomicU64,
@@ -54,8 +56,10 @@ pub struct WriterHandle {
     pub(crate) counters: Arc<Counters>,
     pub(crate) capacity: usize,
     pub(crate) on_full: OnFull,
-    /// The batch thread: records never wake it (it looks for them on its own schedule), a flush does.
+    /// The batch thread, parked while it gathers a batch. A record wakes it only when a whole
+    /// batch is queued or the queue is full; a flush or a stop always does.
     pub(crate) writer: std::thread::Thread,
+    pub(crate) batch_size: usize,
 }
 
 impl WriterHandle {
@@ -77,6 +81,8 @@ impl WriterHandle {
         let (done, wait) = oneshot::channel();
         let tx = self.tx.clone();
         // The queue may be full: a blocking send on the blocking pool, never on a worker thread.
+        // Unparked before (a full channel empties only while the writer runs) and after the send.
+        self.writer.unpark();
         let sent = tokio::task::spawn_blocking(move || tx.send(Msg::Flush(done)).is_ok()).await;
         self.writer.unpark();
         if matches!(sent, Ok(true)) {
@@ -110,10 +116,18 @@ impl LogSink for WriterHandle {
     }
 
     fn submit(&self, record: LogRecord) -> Result<(), SinkError> {
-        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let queued = self.counters.queued.fetch_add(1, Ordering::Relaxed) + 1;
         match self.tx.try_send(Msg::Record(Box::new(record))) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if queued + self.counters.gathered.load(Ordering::SeqCst) >= self.batch_size {
+                    // A whole batch waits: the writer need not sleep out its batch delay.
+                    // (Unparking a thread that is not parked costs no system call.)
+                    self.writer.unpark();
+                }
+                Ok(())
+            }
             Err(e) => {
+                self.writer.unpark();
                 self.counters.queued.fetch_sub(1, Ordering::Relaxed);
                 self.release();
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);

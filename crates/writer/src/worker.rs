@@ -67,6 +67,7 @@ impl Writer {
             capacity: config.queue_capacity,
             on_full: config.on_full,
             writer: thread.thread().clone(),
+            batch_size: config.batch_size.max(1),
         };
         Ok(Self { handle, thread: Some(thread), checkpoints })
     }
@@ -80,6 +81,7 @@ impl Writer {
     /// `SinkError::Closed` afterwards (counted as dropped). Blocking: call it from a blocking
     /// context, after the proxy has stopped.
     pub fn shutdown(mut self) {
+        self.handle.writer.unpark();
         let _ = self.handle.tx.send(Msg::Stop);
         self.handle.writer.unpark();
         if let Some(thread) = self.thread.take() {
@@ -140,7 +142,8 @@ impl BatchLoop {
                         }
                         // Parked, not waiting on the channel: a record then costs its sender no
                         // wake-up (a context switch per request, felt at the proxy's tail
-                        // latency). Only flush and stop unpark this thread.
+                        // latency). A flush, a stop, a whole batch queued or a full queue
+                        // unparks this thread.
                         std::thread::park_timeout(deadline - now);
                     }
                     Err(TryRecvError::Disconnected) => {
@@ -192,8 +195,11 @@ impl BatchLoop {
     ) -> bool {
         match msg {
             Msg::Record(r) => {
-                self.take_one();
                 batch.push(*r);
+                // Counted as gathered before it stops counting as queued: a producer never
+                // sees a record in neither.
+                self.counters.gathered.store(batch.len(), Ordering::SeqCst);
+                self.take_one();
                 false
             }
             Msg::Flush(w) => {
@@ -208,7 +214,7 @@ impl BatchLoop {
     }
 
     fn take_one(&self) {
-        self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+        self.counters.queued.fetch_sub(1, Ordering::SeqCst);
         if self.reserve_on_take {
             self.counters.reserved.fetch_sub(1, Ordering::AcqRel);
         }
@@ -231,6 +237,7 @@ impl BatchLoop {
             }
         }
         self.counters.batches.fetch_add(1, Ordering::Relaxed);
+        self.counters.gathered.store(0, Ordering::SeqCst);
         batch.clear();
     }
 }
@@ -284,6 +291,32 @@ mod tests {
         tokio::task::spawn_blocking(move || writer.shutdown()).await.unwrap();
     }
 
+    #[test]
+    fn a_whole_batch_is_written_without_waiting_out_the_batch_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = WriterConfig { batch_delay_ms: 600_000, batch_size: 5, ..Default::default() };
+        let (writer, path) = start(&dir, config);
+        let sink = writer.handle();
+        let waited = std::time::Instant::now();
+        let within = |what: &str| assert!(waited.elapsed() < Duration::from_secs(30), "{what}: {:?}", sink.stats());
+        sink.submit(record(0)).unwrap();
+        // The writer takes the first record, then gathers the rest of its batch parked.
+        while sink.stats().queued > 0 {
+            within("first record not taken");
+            std::thread::yield_now();
+        }
+        for i in 1..5 {
+            sink.submit(record(i)).unwrap();
+        }
+        // No flush: the fifth record must wake the writer, which would otherwise sleep ten minutes.
+        while sink.stats().written < 5 {
+            within("batch not written");
+            std::thread::yield_now();
+        }
+        assert_eq!(count(&path), 5);
+        writer.shutdown();
+    }
+
     #[tokio::test]
     async fn shutdown_drains_the_queue() {
         let dir = tempfile::tempdir().unwrap();
@@ -323,6 +356,7 @@ mod tests {
             capacity: 2,
             on_full: OnFull::DropLogs,
             writer: std::thread::current(),
+            batch_size: 2,
         };
         assert!(handle.admit());
         handle.submit(record(0)).unwrap();
