@@ -57,4 +57,7 @@ pub struct Args {
     /// Skip the per-table size breakdown (`dbstat` walks every page of the file).
     #[arg(long)]
     pub no_dbstat: bool,
+    /// After each query's row, print its N slowest timed requests (time and query string).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub slowest: usize,
 }

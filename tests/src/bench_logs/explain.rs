@@ -1,6 +1,6 @@
 //! `--explain`: the SQL steps the store runs for the measured queries (as `crates/store/src/plan.rs`
 //! and `logs.rs` write them when this was written), each timed alone on a read-only connection
-//! (median of 5 runs, every row read) with its `EXPLAIN QUERY PLAN`. For finding which step of a
+//! (the first of 5 runs, which maps the pages it reads, and the median; every row read) with its `EXPLAIN QUERY PLAN`. For finding which step of a
 //! slow query costs what; the statements are copies, so they can drift from the store's.
 
 use std::path::Path;
@@ -27,8 +27,8 @@ fn plan(conn: &Connection, sql: &str) -> String {
     }
 }
 
-/// Median time of 5 runs, and the rows one run returns.
-fn time(conn: &Connection, sql: &str) -> anyhow::Result<(Duration, u64)> {
+/// The first and the median time of 5 runs, and the rows one run returns.
+fn time(conn: &Connection, sql: &str) -> anyhow::Result<(Duration, Duration, u64)> {
     let mut times = Vec::new();
     let mut rows = 0;
     for _ in 0..5 {
@@ -41,8 +41,9 @@ fn time(conn: &Connection, sql: &str) -> anyhow::Result<(Duration, u64)> {
         }
         times.push(started.elapsed());
     }
+    let first = times[0];
     times.sort();
-    Ok((times[times.len() / 2], rows))
+    Ok((first, times[times.len() / 2], rows))
 }
 
 fn ids(conn: &Connection, sql: &str) -> anyhow::Result<String> {
@@ -101,6 +102,12 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
             "SELECT l.seq, l.created_at, l.dims, l.cost, l.duration, l.tokens_in, l.tokens_out FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid WHERE log_search MATCH '\"123\" AND \"234\" AND \"u12\"' AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE '%u1234%' ESCAPE '\\' LIMIT 200001".into()),
         ("  the trigram index alone, 'u1234'".into(),
             "SELECT rowid FROM log_search WHERE log_search MATCH '\"123\" AND \"234\" AND \"u12\"'".into()),
+        ("search_extras: metadata hits for 'u166' (a broad term: u166, u1660-u1669)".into(),
+            "SELECT l.seq, l.created_at, l.dims, l.cost, l.duration, l.tokens_in, l.tokens_out FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid WHERE log_search MATCH '\"166\" AND \"u16\"' AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE '%u166%' ESCAPE '\\' LIMIT 200001".into()),
+        ("  without the LIKE check, 'u166'".into(),
+            "SELECT l.seq, l.created_at, l.dims, l.cost, l.duration, l.tokens_in, l.tokens_out FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid WHERE log_search MATCH '\"166\" AND \"u16\"' AND l.metadata IS NOT NULL LIMIT 200001".into()),
+        ("  the trigram index alone, 'u166'".into(),
+            "SELECT rowid FROM log_search WHERE log_search MATCH '\"166\" AND \"u16\"'".into()),
         ("search_extras: metadata hits for 'search-backend-prod'".into(),
             "SELECT l.seq, l.created_at, l.dims FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid WHERE log_search MATCH '\"-ba\" AND \"-pr\" AND \"ack\" AND \"arc\" AND \"bac\" AND \"ch-\" AND \"cke\" AND \"d-p\" AND \"ear\" AND \"end\" AND \"h-b\" AND \"ken\" AND \"nd-\" AND \"pro\" AND \"rch\" AND \"rod\" AND \"sea\"' AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE '%search-backend-prod%' ESCAPE '\\' LIMIT 200001".into()),
         ("  the trigram index alone, 'search-backend-prod'".into(),
@@ -113,9 +120,10 @@ pub fn run(path: &Path) -> anyhow::Result<()> {
             format!("SELECT l.seq FROM logs l WHERE {GW} AND (l.provider IN ('openai')) ORDER BY l.created_at DESC, l.seq DESC LIMIT 1000")),
     ];
     for (label, sql) in steps {
-        let (t, rows) = time(&conn, &sql)?;
-        println!("  {:>9.2} ms {:>8} rows  {label}", t.as_secs_f64() * 1e3, rows);
-        println!("  {:>29}{}", "plan: ", plan(&conn, &sql));
+        let (first, t, rows) = time(&conn, &sql)?;
+        let ms = |d: Duration| d.as_secs_f64() * 1e3;
+        println!("  {:>9.2} ms (first {:>8.2}) {:>8} rows  {label}", ms(t), ms(first), rows);
+        println!("  {:>45}{}", "plan: ", plan(&conn, &sql));
     }
     Ok(())
 }

@@ -126,7 +126,7 @@ async fn measure(args: &Args, loaded: &Loaded) -> anyhow::Result<Vec<Row>> {
     let wanted = |case: &Case| args.only.as_deref().is_none_or(|only| case.name.contains(only));
     for case in cases::read_cases(&ctx, args.warmup, args.samples).into_iter().filter(wanted) {
         quiet(args).await;
-        let row = run_case(&api, &case, &loaded.path, args.store_samples).await?;
+        let row = run_case(&api, &case, &loaded.path, args.store_samples, args.slowest).await?;
         report::print_row(&row);
         rows.push(row);
     }
@@ -134,7 +134,7 @@ async fn measure(args: &Args, loaded: &Loaded) -> anyhow::Result<Vec<Row>> {
     if args.deletes > 0 && wanted(&delete) {
         let case = delete;
         quiet(args).await;
-        let row = run_case(&api, &case, &loaded.path, 0).await?;
+        let row = run_case(&api, &case, &loaded.path, 0, args.slowest).await?;
         report::print_row(&row);
         rows.push(row);
     }
@@ -169,7 +169,7 @@ fn matched(method: &Method, body: &[u8]) -> Option<u64> {
     }
 }
 
-async fn run_case(api: &Api, case: &Case, db: &Path, store_samples: usize) -> anyhow::Result<Row> {
+async fn run_case(api: &Api, case: &Case, db: &Path, store_samples: usize, slowest: usize) -> anyhow::Result<Row> {
     for q in &case.queries[..case.warmup] {
         send(api, &case.method, q).await?;
     }
@@ -183,6 +183,11 @@ async fn run_case(api: &Api, case: &Case, db: &Path, store_samples: usize) -> an
         counts.extend(matched(&case.method, &answer.body));
     }
     let other_cores = before.until(&cpu::snapshot(&[None])).foreign_cores;
+    let mut by_time: Vec<(Duration, &String)> = times.iter().copied().zip(timed).collect();
+    by_time.sort_unstable_by_key(|t| std::cmp::Reverse(t.0));
+    for (t, q) in by_time.into_iter().take(slowest) {
+        println!("    {:>8.2} ms  {q}", t.as_secs_f64() * 1e3);
+    }
     let store = if case.method == Method::GET && store_samples > 0 {
         let queries: Vec<String> = timed.iter().take(store_samples).cloned().collect();
         let db = db.to_path_buf();
