@@ -39,12 +39,20 @@ impl Writer {
     pub fn start(mut inserter: LogInserter, config: &WriterConfig) -> Result<Self, WriterError> {
         let (nudge, nudged) = sync_channel(1);
         let checkpoints = match inserter.checkpoint_elsewhere(nudge)? {
-            Some(checkpointer) => Some(
-                std::thread::Builder::new()
+            Some(checkpointer) => {
+                let (ready, started) = sync_channel(1);
+                let thread = std::thread::Builder::new()
                     .name("aigw-checkpoint".into())
-                    .spawn(move || checkpoint_loop(&checkpointer, &nudged))
-                    .map_err(WriterError::Spawn)?,
-            ),
+                    .spawn(move || {
+                        run_when_idle();
+                        let _ = ready.send(());
+                        checkpoint_loop(&checkpointer, &nudged)
+                    })
+                    .map_err(WriterError::Spawn)?;
+                // Started in its scheduling class before the first commit can signal it.
+                let _ = started.recv();
+                Some(thread)
+            }
             None => None,
         };
         let (tx, rx) = sync_channel(config.queue_capacity + CONTROL_HEADROOM);
@@ -99,6 +107,20 @@ impl Writer {
 }
 
 /// Checkpoints each time the write connection signals, until it closes.
+/// Puts the calling thread in the scheduler's idle class (Linux `SCHED_IDLE`): it runs only on
+/// a core no request needs. For the checkpoint thread: copying the WAL on a core the proxy wants
+/// costs the proxy half a millisecond at p99 (tests/BENCHMARKS.md). It may starve under full load,
+/// which loses nothing: the writer then copies the WAL itself from `RESTART_PAGES` on. Never for
+/// the writer, which would fall behind and drop records.
+fn run_when_idle() {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy};
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    let me = thread_priority::thread_native_id();
+    if let Err(error) = thread_priority::set_thread_priority_and_policy(me, ThreadPriority::Min, idle) {
+        tracing::debug!(?error, "checkpoint thread keeps the normal scheduling class");
+    }
+}
+
 fn checkpoint_loop(checkpointer: &aigw_store::Checkpointer, nudged: &Receiver<()>) {
     while nudged.recv().is_ok() {
         if let Err(error) = checkpointer.run() {
