@@ -106,7 +106,6 @@ impl Writer {
     }
 }
 
-/// Checkpoints each time the write connection signals, until it closes.
 /// Puts the calling thread in the scheduler's idle class (Linux `SCHED_IDLE`): it runs only on
 /// a core no request needs. For the checkpoint thread: copying the WAL on a core the proxy wants
 /// costs the proxy half a millisecond at p99 (tests/BENCHMARKS.md). It may starve under full load,
@@ -121,6 +120,7 @@ fn run_when_idle() {
     }
 }
 
+/// Checkpoints each time the write connection signals, until it closes.
 fn checkpoint_loop(checkpointer: &aigw_store::Checkpointer, nudged: &Receiver<()>) {
     while nudged.recv().is_ok() {
         if let Err(error) = checkpointer.run() {

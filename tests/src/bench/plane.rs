@@ -76,8 +76,9 @@ pub async fn run(args: &Args, bin_dir: &Path, figures: &mut Figures) -> anyhow::
             added.print();
             if measured.rerun > 0 {
                 println!(
-                    "  {} pair(s) of 1 s slices run again: the generator stalled over {} ms (the machine, not an arm)",
+                    "  {} pair(s) of {} ms slices run again: the generator stalled over {} ms (the machine, not an arm)",
                     measured.rerun,
+                    SLICE.as_millis(),
                     GENERATOR_STALL.as_millis()
                 );
             }
@@ -172,7 +173,7 @@ impl Plane {
         let (mut kept, mut rerun, mut aigw_answered) = (0, 0, 0);
         while kept < slices {
             let order = if kept % 2 == 0 { [Arm::Direct, Arm::Aigw] } else { [Arm::Aigw, Arm::Direct] };
-            let mut pair = Vec::with_capacity(2);
+            let mut pair = Vec::with_capacity(order.len());
             for arm in order {
                 let (run, cpu) = self.measure(args, arm, Load::Open { rate, duration: SLICE }).await?;
                 if arm == Arm::Aigw {

@@ -1,7 +1,8 @@
 //! `--explain`: the SQL steps the store runs for the measured queries (as `crates/store/src/plan.rs`
 //! and `logs.rs` write them when this was written), each timed alone on a read-only connection
-//! (the first of 5 runs, which maps the pages it reads, and the median; every row read) with its `EXPLAIN QUERY PLAN`. For finding which step of a
-//! slow query costs what; the statements are copies, so they can drift from the store's.
+//! (the first of 5 runs, which maps the pages it reads, and the median; every row read) with its
+//! `EXPLAIN QUERY PLAN`. For finding which step of a slow query costs what; the statements are
+//! copies, so they can drift from the store's.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
