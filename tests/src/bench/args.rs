@@ -41,7 +41,7 @@ pub struct Args {
     /// Seconds per closed-loop (max throughput) phase.
     #[arg(long, default_value_t = 5, env = "AIGW_BENCH_MAX_SECS")]
     pub max_secs: u64,
-    /// CI mode: 2 s per phase, 50,000 writer records.
+    /// CI mode: 2 s per phase, one run of 50,000 writer records.
     #[arg(long, env = "AIGW_BENCH_QUICK")]
     pub quick: bool,
     /// Open-loop rates, requests per second.
@@ -56,6 +56,10 @@ pub struct Args {
     /// Records pushed through the writer alone.
     #[arg(long, default_value_t = 200_000, env = "AIGW_BENCH_WRITER_RECORDS")]
     pub writer_records: u64,
+    /// Runs of the writer alone, each on a fresh database; the figure is their median (one run
+    /// of a few seconds on a shared VM can land anywhere in a 40% band).
+    #[arg(long, default_value_t = 5, env = "AIGW_BENCH_WRITER_RUNS")]
+    pub writer_runs: usize,
     /// Concurrent streams held open for the memory-per-stream figure.
     #[arg(long, default_value_t = 1_000, env = "AIGW_BENCH_STREAMS")]
     pub streams: usize,
@@ -105,6 +109,14 @@ impl Args {
             self.writer_records.min(50_000)
         } else {
             self.writer_records
+        }
+    }
+
+    pub fn writer_runs(&self) -> usize {
+        if self.quick {
+            1
+        } else {
+            self.writer_runs.max(1)
         }
     }
 

@@ -80,35 +80,39 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     if args.runs(Phase::Writer) {
-        let records = args.writer_records();
-        println!("\n== Writer alone: {records} records, default writer settings ==");
-        let dir = tempfile::tempdir()?;
-        let path = dir.path().to_path_buf();
-        let handle = tokio::runtime::Handle::current();
-        let w = bench::on_thread("bench-writer", move || bench::writer::run(&path, records, &handle)).await?;
-        let stored = bench::writer::stored(dir.path())?;
-        println!(
-            "  {:.0} records/s ({} of {} written in {:.2} s, {} batches); {} in the database",
-            w.per_second(),
-            w.written,
-            w.records,
-            w.seconds,
-            w.batches,
-            stored
-        );
-        println!(
-            "  database {} = {:.0} B per record; {} submits retried on a full queue, {} lost",
-            mib(w.db_bytes),
-            w.db_bytes as f64 / w.written.max(1) as f64,
-            w.retried,
-            w.lost
-        );
-        println!(
-            "  writer thread {:.1} µs of CPU per record; other processes used {:.2} cores meanwhile",
-            w.writer_cpu * 1e6 / w.written.max(1) as f64,
-            w.foreign_cores
-        );
-        figures.writer_per_second = Some(w.per_second());
+        let (records, runs) = (args.writer_records(), args.writer_runs());
+        println!("\n== Writer alone: {records} records, default writer settings, {runs} run(s) on fresh databases ==");
+        let mut rates = Vec::with_capacity(runs);
+        let mut lost = 0;
+        for _ in 0..runs {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().to_path_buf();
+            let handle = tokio::runtime::Handle::current();
+            let w = bench::on_thread("bench-writer", move || bench::writer::run(&path, records, &handle)).await?;
+            let stored = bench::writer::stored(dir.path())?;
+            println!(
+                "  {:.0} records/s ({} of {} written in {:.2} s, {} batches, {} in the database, {} B per record); \
+                 writer thread {:.1} µs of CPU per record; other processes {:.2} cores; {} submits retried, {} lost",
+                w.per_second(),
+                w.written,
+                w.records,
+                w.seconds,
+                w.batches,
+                stored,
+                w.db_bytes / w.written.max(1),
+                w.writer_cpu * 1e6 / w.written.max(1) as f64,
+                w.foreign_cores,
+                w.retried,
+                w.lost
+            );
+            rates.push(w.per_second());
+            // What the writer counted, or what is missing from the file if that is more.
+            lost += w.lost.max(records.saturating_sub(stored));
+        }
+        let writer = report::WriterFigure::of(&rates);
+        println!("  median {:.0} records/s, slowest run {:.0}, fastest {:.0}", writer.median, writer.min, writer.max);
+        figures.writer = Some(writer);
+        figures.writer_records_lost = Some(lost as i64);
     }
 
     report::print_summary(&figures);
