@@ -3,6 +3,7 @@
 //! those filters are answered on a few hundred combinations instead of millions of rows.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 use aigw_core::LogRecord;
 use rusqlite::{Connection, OptionalExtension};
@@ -10,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::StoreError;
 
 /// The columns of a combination, as in `logs`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DimsKey {
     account_id: String,
     gateway_id: String,
@@ -30,6 +31,34 @@ pub(crate) struct DimsKey {
 }
 
 impl DimsKey {
+    /// Whether `r` has this combination (compared in place, without building a key).
+    fn matches(&self, r: &LogRecord) -> bool {
+        self.status_code == r.status_code
+            && self.success == r.success
+            && self.cached == r.cached
+            && self.source_kind == r.source.kind.as_str()
+            && self.model == r.model
+            && self.path == r.path
+            && self.provider == r.provider
+            && self.gateway_id == r.gateway_id
+            && self.account_id == r.account_id
+            && self.request_type == r.request_type
+            && self.model_type == r.model_type
+            && self.request_content_type == r.request_content_type
+            && self.response_content_type == r.response_content_type
+            && self.source_id == r.source.id
+            && self.source_name == r.source.name
+    }
+
+    /// A hash of `r`'s combination, from its fields in place.
+    fn hash_of(state: &RandomState, r: &LogRecord) -> u64 {
+        state.hash_one((
+            (&r.account_id, &r.gateway_id, &r.provider, &r.model, &r.model_type, &r.path, &r.request_type),
+            (&r.request_content_type, &r.response_content_type, r.status_code, r.success, r.cached),
+            (r.source.kind.as_str(), &r.source.id, &r.source.name),
+        ))
+    }
+
     pub(crate) fn of(r: &LogRecord) -> Self {
         DimsKey {
             account_id: r.account_id.clone(),
@@ -55,7 +84,11 @@ impl DimsKey {
 /// another connection; the inserter clears the map whenever another connection has committed.
 #[derive(Debug, Default)]
 pub(crate) struct DimsCache {
-    ids: HashMap<DimsKey, i64>,
+    /// By the hash of the combination: a record is looked up from its own fields, so the
+    /// writer builds no key per record, only one per new combination.
+    ids: HashMap<u64, Vec<(DimsKey, i64)>>,
+    len: usize,
+    state: RandomState,
 }
 
 /// Bound on cached combinations; past it the map starts over (it refills from the table).
@@ -64,21 +97,24 @@ const MAX_CACHED: usize = 100_000;
 impl DimsCache {
     /// The id of a record's combination, created if new (in the caller's transaction).
     pub(crate) fn id(&mut self, conn: &Connection, r: &LogRecord) -> Result<i64, StoreError> {
-        let key = DimsKey::of(r);
-        if let Some(id) = self.ids.get(&key) {
+        let hash = DimsKey::hash_of(&self.state, r);
+        if let Some((_, id)) = self.ids.get(&hash).and_then(|keys| keys.iter().find(|(k, _)| k.matches(r))) {
             return Ok(*id);
         }
+        let key = DimsKey::of(r);
         let id = find_or_insert(conn, &key)?;
-        if self.ids.len() >= MAX_CACHED {
-            self.ids.clear();
+        if self.len >= MAX_CACHED {
+            self.clear();
         }
-        self.ids.insert(key, id);
+        self.ids.entry(hash).or_default().push((key, id));
+        self.len += 1;
         Ok(id)
     }
 
     /// Forgets every id (after a rolled-back transaction may have discarded new ones).
     pub(crate) fn clear(&mut self) {
         self.ids.clear();
+        self.len = 0;
     }
 }
 

@@ -8,7 +8,7 @@ use crate::codec::Compressor;
 use crate::dims::DimsCache;
 use crate::error::StoreError;
 use crate::retention::{self, Admission};
-use crate::rollup::{Additions, Cell, Stats, HOUR_MS};
+use crate::rollup::{Additions, Stats, HOUR_MS};
 
 const INSERT_LOG: &str = "INSERT INTO logs (
     id, account_id, gateway_id, created_at, duration, provider, model, model_type, path,
@@ -67,6 +67,9 @@ pub struct BatchOutcome {
 
 impl LogInserter {
     pub fn new(conn: Connection) -> Result<Self, StoreError> {
+        // Every path of the writer that removes logs removes their bodies and search entries
+        // itself (`delete::delete_doomed`), so checking each new body's parent row only costs.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default(), data_version: None })
     }
 
@@ -216,13 +219,9 @@ impl LogInserter {
                 if let Some(metadata) = &r.metadata {
                     search_stmt.execute(params![seq, metadata.to_lowercase()])?;
                 }
-                let cell = Cell {
-                    account: r.account_id.clone(),
-                    gateway: r.gateway_id.clone(),
-                    hour: r.created_at_ms.div_euclid(HOUR_MS),
-                    dims,
-                };
-                additions.add(cell, &Stats::of(r.cost, r.duration_ms as i64, tokens_in, tokens_out));
+                let hour = r.created_at_ms.div_euclid(HOUR_MS);
+                let stats = Stats::of(r.cost, r.duration_ms as i64, tokens_in, tokens_out);
+                additions.add(&r.account_id, &r.gateway_id, hour, dims, &stats);
             }
         }
         if !additions.is_empty() {

@@ -43,7 +43,8 @@ pub(crate) enum Admission {
 /// The caps of the gateways a batch writes to, read once per batch.
 #[derive(Debug, Default)]
 pub(crate) struct Limits {
-    caps: HashMap<(String, String), Gate>,
+    /// By account, then gateway (looked up by `&str`, without building a key per record).
+    caps: HashMap<String, HashMap<String, Gate>>,
 }
 
 impl Limits {
@@ -57,15 +58,14 @@ impl Limits {
         gateway: &str,
         created_at_ms: i64,
     ) -> Result<Admission, StoreError> {
-        let key = (account.to_string(), gateway.to_string());
-        if !self.caps.contains_key(&key) {
+        if !self.caps.get(account).is_some_and(|g| g.contains_key(gateway)) {
             let gate = match crate::gateways::deleted_at(conn, account, gateway)? {
                 Some(at) => Gate::Deleted(at),
                 None => Gate::Open(read_cap(conn, account, gateway)?),
             };
-            self.caps.insert(key.clone(), gate);
+            self.caps.entry(account.to_string()).or_default().insert(gateway.to_string(), gate);
         }
-        let cap = match self.caps.get_mut(&key) {
+        let cap = match self.caps.get_mut(account).and_then(|g| g.get_mut(gateway)) {
             Some(Gate::Deleted(at)) if created_at_ms <= *at => return Ok(Admission::GatewayDeleted),
             Some(Gate::Open(Some(cap))) => cap,
             _ => return Ok(Admission::Admit),
@@ -79,7 +79,9 @@ impl Limits {
 
     /// For DELETE_OLDEST gateways over their cap: deletes the oldest logs down to it.
     pub(crate) fn delete_oldest_excess(&self, conn: &Connection) -> Result<(), StoreError> {
-        for ((account, gateway), gate) in &self.caps {
+        for (account, gateway, gate) in
+            self.caps.iter().flat_map(|(a, gs)| gs.iter().map(move |(g, gate)| (a, g, gate)))
+        {
             let Gate::Open(Some(cap)) = gate else { continue };
             let excess = cap.stored + cap.admitted - cap.limit;
             if cap.strategy != LogManagementStrategy::DeleteOldest || excess <= 0 {

@@ -139,19 +139,23 @@ pub(crate) struct Cell {
     pub dims: i64,
 }
 
-/// A batch's additions, applied in the batch's transaction.
+/// A batch's additions, applied in the batch's transaction. Kept by combination id: a
+/// combination belongs to one gateway, so the gateway's names are stored once per combination
+/// rather than copied for every record.
 #[derive(Debug, Default)]
 pub(crate) struct Additions {
-    cells: HashMap<Cell, Stats>,
+    /// By (combination, hour).
+    cells: HashMap<(i64, i64), Stats>,
     dims: HashMap<i64, Stats>,
-    hours: HashMap<(String, String, i64), Stats>,
+    /// The account and gateway of each combination the batch touched.
+    gateways: HashMap<i64, (String, String)>,
 }
 
 impl Additions {
-    pub(crate) fn add(&mut self, cell: Cell, stats: &Stats) {
-        self.dims.entry(cell.dims).or_default().merge(stats);
-        self.hours.entry((cell.account.clone(), cell.gateway.clone(), cell.hour)).or_default().merge(stats);
-        self.cells.entry(cell).or_default().merge(stats);
+    pub(crate) fn add(&mut self, account: &str, gateway: &str, hour: i64, dims: i64, stats: &Stats) {
+        self.dims.entry(dims).or_default().merge(stats);
+        self.cells.entry((dims, hour)).or_default().merge(stats);
+        self.gateways.entry(dims).or_insert_with(|| (account.to_string(), gateway.to_string()));
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -165,9 +169,12 @@ impl Additions {
              ON CONFLICT (account_id, gateway_id, hour, dims) DO UPDATE SET n = n + excluded.n, {}",
             merge_assignments("excluded.")
         ))?;
-        for (c, s) in &self.cells {
-            let head: [&dyn ToSql; 4] = [&c.account, &c.gateway, &c.hour, &c.dims];
+        let mut hours: HashMap<(&str, &str, i64), Stats> = HashMap::new();
+        for ((dims, hour), s) in &self.cells {
+            let Some((account, gateway)) = self.gateways.get(dims) else { continue };
+            let head: [&dyn ToSql; 4] = [account, gateway, hour, dims];
             cell_stmt.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
+            hours.entry((account, gateway, *hour)).or_default().merge(s);
         }
         let mut hour_stmt = conn.prepare_cached(&format!(
             "INSERT INTO log_hours (account_id, gateway_id, hour, n, {STAT_COLUMNS})
@@ -175,7 +182,7 @@ impl Additions {
              ON CONFLICT (account_id, gateway_id, hour) DO UPDATE SET n = n + excluded.n, {}",
             merge_assignments("excluded.")
         ))?;
-        for ((account, gateway, hour), s) in &self.hours {
+        for ((account, gateway, hour), s) in &hours {
             let head: [&dyn ToSql; 3] = [account, gateway, hour];
             hour_stmt.execute(params_from_iter(head.into_iter().chain(s.sql())))?;
         }
