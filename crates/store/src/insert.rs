@@ -19,9 +19,6 @@ const INSERT_LOG: &str = "INSERT INTO logs (
 ) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
           ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)";
 
-/// The metadata search index: folded text, keyed by the log's `seq`.
-const INSERT_SEARCH: &str = "INSERT INTO log_search (rowid, text) VALUES (?1, ?2)";
-
 const INSERT_PAYLOAD: &str = "INSERT INTO log_payloads
     (seq, request, request_truncated, response, response_truncated) VALUES (?1, ?2, ?3, ?4, ?5)";
 
@@ -156,7 +153,7 @@ impl LogInserter {
         {
             let mut log_stmt = tx.prepare_cached(INSERT_LOG)?;
             let mut payload_stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
-            let mut search_stmt = tx.prepare_cached(INSERT_SEARCH)?;
+            let mut search_stmt = tx.prepare_cached(&crate::search::insert_sql())?;
             for r in records {
                 match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
                     Admission::Admit => {}
@@ -217,7 +214,7 @@ impl LogInserter {
                     payload_stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
                 }
                 if let Some(metadata) = &r.metadata {
-                    search_stmt.execute(params![seq, metadata.to_lowercase()])?;
+                    crate::search::index(&mut search_stmt, seq, metadata)?;
                 }
                 let hour = r.created_at_ms.div_euclid(HOUR_MS);
                 let stats = Stats::of(r.cost, r.duration_ms as i64, tokens_in, tokens_out);

@@ -36,6 +36,7 @@ mod read;
 pub mod retention;
 mod rollup;
 mod schema;
+mod search;
 pub mod sessions;
 pub mod tokens;
 pub mod usage;

@@ -163,10 +163,7 @@ pub fn patch_log(
     }
     if let Some(v) = &patch.metadata {
         conn.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
-        conn.execute("DELETE FROM log_search WHERE rowid = ?1", params![seq])?;
-        if let Some(text) = v {
-            conn.execute("INSERT INTO log_search (rowid, text) VALUES (?1, ?2)", params![seq, text.to_lowercase()])?;
-        }
+        crate::search::reindex(conn, seq, v.as_deref())?;
     }
     get_scoped(conn, scope, id)
 }

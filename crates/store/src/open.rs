@@ -67,6 +67,11 @@ fn register_functions(conn: &Connection) -> Result<(), StoreError> {
             }),
         })
     })?;
+    conn.create_scalar_function("aigw_search_column", 2, flags, |ctx| {
+        let folded = ctx.get::<Option<String>>(0)?;
+        let i = ctx.get::<i64>(1)?;
+        Ok(folded.and_then(|f| usize::try_from(i).ok().and_then(|i| crate::search::column(&f, i))))
+    })?;
     Ok(())
 }
 
@@ -81,5 +86,42 @@ mod tests {
         // SQLite silently clamps to its compile-time cap, 2 GB unless the build raised it.
         let mapped: i64 = conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)).unwrap();
         assert_eq!(mapped, super::READ_MMAP_BYTES, "SQLITE_MAX_MMAP_SIZE of this build is too low");
+    }
+
+    /// A database of the schema before the search index kept runs (9) is re-indexed by the
+    /// migration: its logs are found by a term inside a value, and a term spanning the JSON is
+    /// left to the plain query.
+    #[test]
+    fn migration_10_rebuilds_the_search_index_from_the_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.db");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        super::register_functions(&conn).unwrap();
+        for sql in &crate::schema::MIGRATIONS[..9] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 9).unwrap();
+        conn.execute(
+            "INSERT INTO logs (id, account_id, gateway_id, created_at, duration, provider, model, path,
+                 request_type, method, stream, status_code, success, cached, tokens_cached,
+                 tokens_cache_write, usage_source, custom_cost, step, source_kind, request_size,
+                 response_size, metadata)
+             VALUES ('L1', 'a', 'g', 0, 1, 'openai', 'gpt', 'chat/completions', 'chat', 'POST', 0, 200, 1, 0, 0,
+                 0, 'provider', 0, 0, 'direct', 1, 1, '{\"Team\":\"Search\",\"run\":12}')",
+            [],
+        )
+        .unwrap();
+        conn.execute("INSERT INTO log_search (rowid, text) SELECT seq, aigw_fold(metadata) FROM logs", []).unwrap();
+        drop(conn);
+
+        let conn = super::open_write(&path).unwrap();
+        let hits = |q: &str| -> Vec<i64> {
+            let mut stmt = conn.prepare("SELECT rowid FROM log_search WHERE log_search MATCH ?1").unwrap();
+            stmt.query_map([q], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        };
+        let seq: i64 = conn.query_row("SELECT seq FROM logs", [], |r| r.get(0)).unwrap();
+        assert_eq!(hits(&crate::search::trigram_query("search").unwrap()), vec![seq]);
+        assert_eq!(hits(&crate::search::trigram_query("team").unwrap()), vec![seq]);
+        assert!(hits("\"am\"\"\"").is_empty(), "the trigram across the key's closing quote is not indexed");
     }
 }

@@ -186,8 +186,11 @@ impl<'a> Plan<'a> {
             }
         }
         let search = match &q.search {
-            // A NUL ends the term for SQLite's LIKE and breaks the trigram query: plain query.
-            Some(term) if term.chars().count() < 3 || term.contains('\0') => return Ok(None),
+            // A NUL ends the term for SQLite's LIKE and breaks the trigram query; a term without
+            // a trigram the index holds (`search.rs`) cannot be looked up in it: plain query.
+            Some(term) if term.contains('\0') || crate::search::trigram_query(&term.to_lowercase()).is_none() => {
+                return Ok(None)
+            }
             other => other.as_deref(),
         };
         let Some(term) = search else {
@@ -796,14 +799,10 @@ fn search_extras(
     range: Range,
 ) -> Result<Option<Extras>, StoreError> {
     let folded = term.to_lowercase();
-    // The index keeps no positions (`detail=none`, a third of the size), so the term is asked
-    // for as all of its trigrams and every hit is checked with LIKE.
-    let chars: Vec<char> = folded.chars().collect();
-    let mut trigrams: Vec<String> =
-        chars.windows(3).map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\""))).collect();
-    trigrams.sort();
-    trigrams.dedup();
-    let phrase = trigrams.join(" AND ");
+    // The index keeps no positions (`detail=none`, a third of the size) nor the trigrams that
+    // span the JSON's structure, so the term is asked for as those of its trigrams the index
+    // holds, and every hit is checked with LIKE.
+    let Some(phrase) = crate::search::trigram_query(&folded) else { return Ok(None) };
     let pattern = format!("%{}%", crate::gateways::escape_like(&folded));
     let columns = format!("l.seq, l.created_at, l.dims, {STAT_AGGREGATES_ROW}");
     let mut by_metadata = conn.prepare_cached(&format!(

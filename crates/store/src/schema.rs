@@ -4,7 +4,7 @@ use rusqlite::Connection;
 
 use crate::error::StoreError;
 
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     // 1: logs and their payloads.
     r#"
     CREATE TABLE logs (
@@ -310,6 +310,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX logs_metadata ON logs(seq, created_at, dims, cost, duration, tokens_in, tokens_out, metadata)
         WHERE metadata IS NOT NULL;
+    "#,
+    // 10: the metadata search index keeps the runs between the JSON's structural characters, one
+    //     column each, instead of the whole text (`search.rs`): the trigrams that span `":"` and
+    //     the like were most of the index, of the writer's work on it, and of no use to a search.
+    r#"
+    DROP TABLE log_search;
+    CREATE VIRTUAL TABLE log_search USING fts5(
+        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9,
+        content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+    );
+    INSERT INTO log_search (rowid, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9)
+    SELECT seq, aigw_search_column(m, 0), aigw_search_column(m, 1), aigw_search_column(m, 2),
+        aigw_search_column(m, 3), aigw_search_column(m, 4), aigw_search_column(m, 5),
+        aigw_search_column(m, 6), aigw_search_column(m, 7), aigw_search_column(m, 8),
+        aigw_search_column(m, 9)
+    FROM (SELECT seq, aigw_fold(metadata) AS m FROM logs WHERE metadata IS NOT NULL);
     "#,
 ];
 

@@ -106,6 +106,11 @@ fn random_query(rng: &mut Rng, ids: &[String]) -> LogQuery {
         q.search =
             Some(rng.pick(&["gpt", "ränk", "SEARCH", "u1", "messages", "zoë", "al", "prod", id.as_str()]).to_string());
     }
+    if rng.below(8) == 0 {
+        // Terms across the JSON around metadata keys and values, which the index does not hold.
+        q.search =
+            Some(rng.pick(&[r#"m":"sea"#, r#"":""#, r#"prod"}"#, r#"n":1"#, r#","flag"#, r#"{"env"#]).to_string());
+    }
     if rng.below(6) == 0 {
         q.order_by = OrderBy::Model;
     }
