@@ -153,7 +153,7 @@ impl LogInserter {
         {
             let mut log_stmt = tx.prepare_cached(INSERT_LOG)?;
             let mut payload_stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
-            let mut search_stmt = tx.prepare_cached(&crate::search::insert_sql())?;
+            let mut search_stmt = tx.prepare_cached(crate::search::INSERT_SQL)?;
             for r in records {
                 match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
                     Admission::Admit => {}

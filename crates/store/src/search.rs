@@ -25,15 +25,9 @@ fn structural(c: char) -> bool {
     matches!(c, '{' | '}' | '"' | ':' | ',')
 }
 
-fn column_names() -> String {
-    (0..COLUMNS).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", ")
-}
-
-/// `INSERT INTO log_search (rowid, c0, ...) VALUES (?1, ?2, ...)`.
-pub(crate) fn insert_sql() -> String {
-    let values = (1..=COLUMNS + 1).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    format!("INSERT INTO log_search (rowid, {}) VALUES ({values})", column_names())
-}
+/// Inserts one log's entry: its `seq`, then the [`COLUMNS`] columns of [`columns`].
+pub(crate) const INSERT_SQL: &str = "INSERT INTO log_search (rowid, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// What each column holds for metadata whose folded text is `folded`.
 pub(crate) fn columns(folded: &str) -> [Option<Cow<'_, str>>; COLUMNS] {
@@ -51,7 +45,7 @@ pub(crate) fn columns(folded: &str) -> [Option<Cow<'_, str>>; COLUMNS] {
     out
 }
 
-/// Indexes the log `seq`'s metadata with a prepared [`insert_sql`] statement.
+/// Indexes the log `seq`'s metadata with a prepared [`INSERT_SQL`] statement.
 pub(crate) fn index(stmt: &mut rusqlite::Statement<'_>, seq: i64, metadata: &str) -> Result<(), StoreError> {
     let folded = metadata.to_lowercase();
     let c = columns(&folded);
@@ -63,20 +57,20 @@ pub(crate) fn index(stmt: &mut rusqlite::Statement<'_>, seq: i64, metadata: &str
 pub(crate) fn reindex(conn: &Connection, seq: i64, metadata: Option<&str>) -> Result<(), StoreError> {
     conn.execute("DELETE FROM log_search WHERE rowid = ?1", params![seq])?;
     if let Some(metadata) = metadata {
-        let mut stmt = conn.prepare_cached(&insert_sql())?;
+        let mut stmt = conn.prepare_cached(INSERT_SQL)?;
         index(&mut stmt, seq, metadata)?;
     }
     Ok(())
 }
 
 /// The FTS5 query for a folded term: all its trigrams that the index can hold, as quoted
-/// strings joined by AND. `None` when it has none.
+/// strings joined by AND (none contains `"`, so none needs escaping). `None` when it has none.
 pub(crate) fn trigram_query(folded: &str) -> Option<String> {
     let chars: Vec<char> = folded.chars().collect();
     let mut trigrams: Vec<String> = chars
         .windows(3)
         .filter(|w| !w.iter().any(|&c| structural(c)))
-        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
+        .map(|w| format!("\"{}\"", w.iter().collect::<String>()))
         .collect();
     trigrams.sort();
     trigrams.dedup();
