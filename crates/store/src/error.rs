@@ -14,6 +14,9 @@ pub enum StoreError {
     Conflict(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
+    /// SQLite did something the store relies on it not doing (see where it is raised).
+    #[error("unexpected database behaviour: {0}")]
+    Invariant(String),
 }
 
 impl StoreError {

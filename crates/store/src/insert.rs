@@ -2,7 +2,7 @@
 //! compressed into `log_payloads` so that list queries never touch them.
 
 use aigw_core::LogRecord;
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Statement, ToSql, TransactionBehavior};
 
 use crate::codec::Compressor;
 use crate::dims::DimsCache;
@@ -10,17 +10,33 @@ use crate::error::StoreError;
 use crate::retention::{self, Admission};
 use crate::rollup::{Additions, Stats, HOUR_MS};
 
-const INSERT_LOG: &str = "INSERT INTO logs (
-    id, account_id, gateway_id, created_at, duration, provider, model, model_type, path,
-    request_type, method, stream, request_content_type, response_content_type, status_code,
-    success, cached, tokens_in, tokens_out, tokens_cached, tokens_cache_write, usage_source, cost,
-    custom_cost, metadata, event_id, step, user_agent, error, source_kind, source_id, source_name,
-    source_owner, request_size, response_size, dims
-) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-          ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36)";
+/// The columns of `logs` the writer sets, in the order [`bind_log`] binds them. `seq` is left to
+/// SQLite: a multi-row INSERT that sets a rowid keeps a statement journal of every page it
+/// changes, in case a later row's rowid is not an integer.
+const LOG_COLUMNS: &str = "id, account_id, gateway_id, created_at, duration, provider, model, model_type, path,
+    request_type, method, stream, request_content_type, response_content_type, status_code, success, cached,
+    tokens_in, tokens_out, tokens_cached, tokens_cache_write, usage_source, cost, custom_cost, metadata,
+    event_id, step, user_agent, error, source_kind, source_id, source_name, source_owner, request_size,
+    response_size, dims";
+const LOG_WIDTH: usize = 36;
 
 const INSERT_PAYLOAD: &str = "INSERT INTO log_payloads
     (seq, request, request_truncated, response, response_truncated) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// Rows of `logs` per INSERT. A statement keeps its cursors open from one row to the next, so a
+/// row that goes after the one before it (a new `seq`, id or time) is placed on the page the
+/// cursor is on instead of descending each B-tree from its root, and a statement's start and end
+/// are paid once per chunk. Past 8 rows, the values bound at once outgrow SQLite's per-connection
+/// allocator and cost more than the chunk saves (instructions counted in tests/BENCHMARKS.md).
+const CHUNK: usize = 8;
+
+/// The INSERT of `rows` rows of `logs`. OR ROLLBACK: a refused row undoes the whole batch (which
+/// is then retried record by record) rather than only its statement, so SQLite keeps no
+/// statement journal of the pages the statement changes.
+fn insert_sql(rows: usize) -> String {
+    let row = format!("({})", vec!["?"; LOG_WIDTH].join(", "));
+    format!("INSERT OR ROLLBACK INTO logs ({LOG_COLUMNS}) VALUES {}", vec![row; rows].join(", "))
+}
 
 /// Whole-batch retries of a transient failure (busy, locked, I/O) before record-by-record.
 const TRANSIENT_RETRIES: u32 = 5;
@@ -45,6 +61,7 @@ pub struct LogInserter {
     conn: Connection,
     compressor: Compressor,
     dims: DimsCache,
+    sql: LogInsertSql,
     /// `PRAGMA data_version` when the last batch started: it changes when another connection
     /// commits, for instance deleting a gateway with its combinations.
     data_version: Option<i64>,
@@ -67,7 +84,16 @@ impl LogInserter {
         // Every path of the writer that removes logs removes their bodies and search entries
         // itself (`delete::delete_doomed`), so checking each new body's parent row only costs.
         conn.pragma_update(None, "foreign_keys", "OFF")?;
-        Ok(Self { conn, compressor: Compressor::new()?, dims: DimsCache::default(), data_version: None })
+        // Room for every statement of a batch (its inserts, combinations, rollups, caps), so
+        // that none is compiled again for each batch.
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(Self {
+            conn,
+            compressor: Compressor::new()?,
+            dims: DimsCache::default(),
+            sql: LogInsertSql::new(),
+            data_version: None,
+        })
     }
 
     /// Hands the WAL's checkpoints to a [`Checkpointer`] of their own, which the caller runs on
@@ -141,84 +167,65 @@ impl LogInserter {
 
     /// Inserts what each gateway admits; returns how many records it did not store, and why.
     fn try_insert_all(&mut self, records: &[LogRecord]) -> Result<Skipped, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         if self.data_version.replace(version) != Some(version) {
             // Cached combination ids may name combinations another connection deleted.
             self.dims.clear();
         }
+        // The rows get `seq` max + 1, max + 2, ... (SQLite's choice for a table without
+        // AUTOINCREMENT, under the write lock taken above), so their bodies and search entries
+        // are written after all of them; `insert_logs` checks that SQLite chose these.
+        let mut next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM logs", [], |r| r.get(0))?;
         let mut limits = retention::Limits::default();
         let mut additions = Additions::default();
         let mut skipped = Skipped::default();
+        let mut logs = Vec::with_capacity(records.len());
+        let mut payloads = Vec::new();
+        let mut searches = Vec::new();
+        for r in records {
+            match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
+                Admission::Admit => {}
+                Admission::OverLimit => {
+                    skipped.over_limit += 1;
+                    continue;
+                }
+                Admission::GatewayDeleted => {
+                    skipped.gateway_deleted += 1;
+                    continue;
+                }
+            }
+            let row = LogRow { r, seq: next_seq, dims: self.dims.id(&tx, r)? };
+            next_seq += 1;
+            if r.request.body.is_some() || r.response.body.is_some() {
+                let encode = |p: &aigw_core::Payload, c: &mut Compressor| p.body.as_deref().map(|b| c.encode(b));
+                payloads.push(PayloadRow {
+                    seq: row.seq,
+                    request: encode(&r.request, &mut self.compressor).transpose()?,
+                    request_truncated: r.request.truncated,
+                    response: encode(&r.response, &mut self.compressor).transpose()?,
+                    response_truncated: r.response.truncated,
+                });
+            }
+            if let Some(metadata) = &r.metadata {
+                searches.push((row.seq, metadata.to_lowercase()));
+            }
+            let hour = r.created_at_ms.div_euclid(HOUR_MS);
+            let stats = Stats::of(r.cost, r.duration_ms as i64, row.tokens_in(), row.tokens_out());
+            additions.add(&r.account_id, &r.gateway_id, hour, row.dims, &stats);
+            logs.push(row);
+        }
+        self.sql.insert_logs(&tx, &logs)?;
         {
-            let mut log_stmt = tx.prepare_cached(INSERT_LOG)?;
-            let mut payload_stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
-            let mut search_stmt = tx.prepare_cached(crate::search::INSERT_SQL)?;
-            for r in records {
-                match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
-                    Admission::Admit => {}
-                    Admission::OverLimit => {
-                        skipped.over_limit += 1;
-                        continue;
-                    }
-                    Admission::GatewayDeleted => {
-                        skipped.gateway_deleted += 1;
-                        continue;
-                    }
-                }
-                let dims = self.dims.id(&tx, r)?;
-                let tokens_in = r.usage.tokens_in.map(|v| v as i64);
-                let tokens_out = r.usage.tokens_out.map(|v| v as i64);
-                log_stmt.execute(params![
-                    r.id,
-                    r.account_id,
-                    r.gateway_id,
-                    r.created_at_ms,
-                    r.duration_ms as i64,
-                    r.provider,
-                    r.model,
-                    r.model_type,
-                    r.path,
-                    r.request_type,
-                    r.method,
-                    r.stream,
-                    r.request_content_type,
-                    r.response_content_type,
-                    r.status_code,
-                    r.success,
-                    r.cached,
-                    tokens_in,
-                    tokens_out,
-                    r.usage.cached_in as i64,
-                    r.usage.cache_write_in as i64,
-                    r.usage.source.as_str(),
-                    r.cost,
-                    r.custom_cost,
-                    r.metadata,
-                    r.event_id,
-                    r.step,
-                    r.user_agent,
-                    r.error,
-                    r.source.kind.as_str(),
-                    r.source.id,
-                    r.source.name,
-                    r.source.owner,
-                    r.request.size as i64,
-                    r.response.size as i64,
-                    dims,
-                ])?;
-                let seq = tx.last_insert_rowid();
-                if r.request.body.is_some() || r.response.body.is_some() {
-                    let request = r.request.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
-                    let response = r.response.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
-                    payload_stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
-                }
-                if let Some(metadata) = &r.metadata {
-                    crate::search::index(&mut search_stmt, seq, metadata)?;
-                }
-                let hour = r.created_at_ms.div_euclid(HOUR_MS);
-                let stats = Stats::of(r.cost, r.duration_ms as i64, tokens_in, tokens_out);
-                additions.add(&r.account_id, &r.gateway_id, hour, dims, &stats);
+            let mut stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
+            for p in &payloads {
+                stmt.execute(params![p.seq, p.request, p.request_truncated, p.response, p.response_truncated])?;
+            }
+        }
+        {
+            let mut stmt = tx.prepare_cached(crate::search::INSERT_SQL)?;
+            for (seq, folded) in &searches {
+                crate::search::index(&mut stmt, *seq, folded)?;
             }
         }
         if !additions.is_empty() {
@@ -228,6 +235,119 @@ impl LogInserter {
         tx.commit()?;
         Ok(skipped)
     }
+}
+
+/// The INSERTs of `logs`: one row, and [`CHUNK`] rows.
+struct LogInsertSql {
+    one: String,
+    chunk: String,
+}
+
+impl LogInsertSql {
+    fn new() -> Self {
+        Self { one: insert_sql(1), chunk: insert_sql(CHUNK) }
+    }
+
+    /// Inserts `rows` in order, [`CHUNK`] per statement and the rest one by one, and checks that
+    /// they got the `seq` each of them was given.
+    fn insert_logs(&self, tx: &Connection, rows: &[LogRow<'_>]) -> Result<(), StoreError> {
+        let mut chunks = rows.chunks_exact(CHUNK);
+        if chunks.len() > 0 {
+            let mut stmt = tx.prepare_cached(&self.chunk)?;
+            for chunk in &mut chunks {
+                for (i, row) in chunk.iter().enumerate() {
+                    bind_log(&mut stmt, 1 + i * LOG_WIDTH, row)?;
+                }
+                stmt.raw_execute()?;
+            }
+        }
+        let mut stmt = tx.prepare_cached(&self.one)?;
+        for row in chunks.remainder() {
+            bind_log(&mut stmt, 1, row)?;
+            stmt.raw_execute()?;
+        }
+        match rows.last() {
+            Some(last) if tx.last_insert_rowid() != last.seq => Err(StoreError::Invariant(format!(
+                "log rows were numbered from {} on, not as expected from {}",
+                tx.last_insert_rowid() + 1 - rows.len() as i64,
+                rows[0].seq
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A record the batch stores, with what the writer decided for it.
+struct LogRow<'r> {
+    r: &'r LogRecord,
+    seq: i64,
+    dims: i64,
+}
+
+impl LogRow<'_> {
+    fn tokens_in(&self) -> Option<i64> {
+        self.r.usage.tokens_in.map(|v| v as i64)
+    }
+
+    fn tokens_out(&self) -> Option<i64> {
+        self.r.usage.tokens_out.map(|v| v as i64)
+    }
+}
+
+/// Binds the [`LOG_COLUMNS`] of `row` from parameter `at` on.
+fn bind_log(stmt: &mut Statement<'_>, at: usize, row: &LogRow<'_>) -> rusqlite::Result<()> {
+    let r = row.r;
+    let values: [&dyn ToSql; LOG_WIDTH] = [
+        &r.id,
+        &r.account_id,
+        &r.gateway_id,
+        &r.created_at_ms,
+        &(r.duration_ms as i64),
+        &r.provider,
+        &r.model,
+        &r.model_type,
+        &r.path,
+        &r.request_type,
+        &r.method,
+        &r.stream,
+        &r.request_content_type,
+        &r.response_content_type,
+        &r.status_code,
+        &r.success,
+        &r.cached,
+        &row.tokens_in(),
+        &row.tokens_out(),
+        &(r.usage.cached_in as i64),
+        &(r.usage.cache_write_in as i64),
+        &r.usage.source.as_str(),
+        &r.cost,
+        &r.custom_cost,
+        &r.metadata,
+        &r.event_id,
+        &r.step,
+        &r.user_agent,
+        &r.error,
+        &r.source.kind.as_str(),
+        &r.source.id,
+        &r.source.name,
+        &r.source.owner,
+        &(r.request.size as i64),
+        &(r.response.size as i64),
+        &row.dims,
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        stmt.raw_bind_parameter(at + i, value)?;
+    }
+    Ok(())
+}
+
+/// A log's stored bodies, encoded.
+struct PayloadRow {
+    seq: i64,
+    request: Option<Vec<u8>>,
+    request_truncated: bool,
+    response: Option<Vec<u8>>,
+    response_truncated: bool,
 }
 
 /// Records of one transaction that were not stored, by reason.
@@ -257,6 +377,68 @@ mod tests {
             response: Payload { body: Some(Bytes::from_static(b"{\"a\":2}")), size: 9, truncated: true },
             ..Default::default()
         }
+    }
+
+    /// Records `0..n` of one gateway, each with a body and metadata of its own.
+    fn distinct_records(n: usize) -> Vec<LogRecord> {
+        (0..n)
+            .map(|i| {
+                let body = Bytes::from(format!("{{\"q\":{i}}}"));
+                LogRecord {
+                    metadata: Some(format!(r#"{{"req":"r{i}x"}}"#)),
+                    request: Payload { size: body.len() as u64, body: Some(body), truncated: false },
+                    created_at_ms: 1_000 + i as i64,
+                    ..record(&format!("L{i:03}"))
+                }
+            })
+            .collect()
+    }
+
+    /// Each stored log carries its own record's body, and a search for its metadata finds it alone.
+    fn assert_each_log_has_its_own_body_and_search_entry(path: &std::path::Path, ids: &[String]) {
+        let conn = crate::open_read(path).unwrap();
+        for id in ids {
+            let i: usize = id[1..].parse().unwrap();
+            let log = crate::get_log(&conn, id).unwrap().unwrap();
+            assert_eq!(log.request_body.as_deref(), Some(format!("{{\"q\":{i}}}").as_bytes()), "{id}");
+            let q = aigw_core::filter::LogQuery { search: Some(format!("r{i}x")), ..Default::default() };
+            let page = crate::logs::list_logs(&conn, crate::logs::Scope { account: "a", gateway: "g" }, &q).unwrap();
+            let found: Vec<&str> = page.logs.iter().map(|l| l.id.as_str()).collect();
+            assert_eq!(found, [id.as_str()], "search for log {id}'s metadata");
+        }
+    }
+
+    #[test]
+    fn rows_written_in_chunks_keep_their_own_bodies_and_search_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        // Two batches: the second numbers its rows after the first's, and neither is a whole
+        // number of chunks.
+        let records = distinct_records(3 * CHUNK + 5);
+        let (first, second) = records.split_at(CHUNK + 3);
+        for batch in [first, second] {
+            let outcome = inserter.insert_batch(batch).unwrap();
+            assert_eq!(outcome.written, batch.len());
+        }
+        let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        assert_each_log_has_its_own_body_and_search_entry(&path, &ids);
+    }
+
+    #[test]
+    fn a_bad_record_inside_a_chunk_costs_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let mut records = distinct_records(2 * CHUNK + 1);
+        // A second record with the id of the first, in the middle of the second chunk.
+        records[CHUNK + 2].id = records[0].id.clone();
+        let outcome = inserter.insert_batch(&records).unwrap();
+        assert_eq!(outcome, BatchOutcome { written: 2 * CHUNK, over_limit: 0, gateway_deleted: 0, rejected: 1 });
+        let ids: Vec<String> =
+            records.iter().enumerate().filter(|(i, _)| *i != CHUNK + 2).map(|(_, r)| r.id.clone()).collect();
+        assert_each_log_has_its_own_body_and_search_entry(&path, &ids);
+        assert_eq!(crate::count_logs(&crate::open_read(&path).unwrap()).unwrap(), 2 * CHUNK as u64);
     }
 
     #[test]

@@ -45,10 +45,9 @@ pub(crate) fn columns(folded: &str) -> [Option<Cow<'_, str>>; COLUMNS] {
     out
 }
 
-/// Indexes the log `seq`'s metadata with a prepared [`INSERT_SQL`] statement.
-pub(crate) fn index(stmt: &mut rusqlite::Statement<'_>, seq: i64, metadata: &str) -> Result<(), StoreError> {
-    let folded = metadata.to_lowercase();
-    let c = columns(&folded);
+/// Indexes the log `seq`, whose metadata folds to `folded`, with a prepared [`INSERT_SQL`].
+pub(crate) fn index(stmt: &mut rusqlite::Statement<'_>, seq: i64, folded: &str) -> Result<(), StoreError> {
+    let c = columns(folded);
     stmt.execute(params![seq, c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]])?;
     Ok(())
 }
@@ -58,7 +57,7 @@ pub(crate) fn reindex(conn: &Connection, seq: i64, metadata: Option<&str>) -> Re
     conn.execute("DELETE FROM log_search WHERE rowid = ?1", params![seq])?;
     if let Some(metadata) = metadata {
         let mut stmt = conn.prepare_cached(INSERT_SQL)?;
-        index(&mut stmt, seq, metadata)?;
+        index(&mut stmt, seq, &metadata.to_lowercase())?;
     }
     Ok(())
 }
