@@ -173,16 +173,10 @@ impl LogInserter {
             // Cached combination ids may name combinations another connection deleted.
             self.dims.clear();
         }
-        // The rows get `seq` max + 1, max + 2, ... (SQLite's choice for a table without
-        // AUTOINCREMENT, under the write lock taken above), so their bodies and search entries
-        // are written after all of them; `insert_logs` checks that SQLite chose these.
-        let mut next_seq: i64 = tx.query_row("SELECT coalesce(max(seq), 0) + 1 FROM logs", [], |r| r.get(0))?;
         let mut limits = retention::Limits::default();
         let mut additions = Additions::default();
         let mut skipped = Skipped::default();
         let mut logs = Vec::with_capacity(records.len());
-        let mut payloads = Vec::new();
-        let mut searches = Vec::new();
         for r in records {
             match limits.admit(&tx, &r.account_id, &r.gateway_id, r.created_at_ms)? {
                 Admission::Admit => {}
@@ -195,37 +189,29 @@ impl LogInserter {
                     continue;
                 }
             }
-            let row = LogRow { r, seq: next_seq, dims: self.dims.id(&tx, r)? };
-            next_seq += 1;
-            if r.request.body.is_some() || r.response.body.is_some() {
-                let encode = |p: &aigw_core::Payload, c: &mut Compressor| p.body.as_deref().map(|b| c.encode(b));
-                payloads.push(PayloadRow {
-                    seq: row.seq,
-                    request: encode(&r.request, &mut self.compressor).transpose()?,
-                    request_truncated: r.request.truncated,
-                    response: encode(&r.response, &mut self.compressor).transpose()?,
-                    response_truncated: r.response.truncated,
-                });
-            }
-            if let Some(metadata) = &r.metadata {
-                searches.push((row.seq, metadata.to_lowercase()));
-            }
+            let row = LogRow { r, seq: 0, dims: self.dims.id(&tx, r)? };
             let hour = r.created_at_ms.div_euclid(HOUR_MS);
             let stats = Stats::of(r.cost, r.duration_ms as i64, row.tokens_in(), row.tokens_out());
             additions.add(&r.account_id, &r.gateway_id, hour, row.dims, &stats);
             logs.push(row);
         }
-        self.sql.insert_logs(&tx, &logs)?;
+        self.sql.insert_logs(&tx, &mut logs)?;
         {
             let mut stmt = tx.prepare_cached(INSERT_PAYLOAD)?;
-            for p in &payloads {
-                stmt.execute(params![p.seq, p.request, p.request_truncated, p.response, p.response_truncated])?;
+            for LogRow { r, seq, .. } in
+                logs.iter().filter(|l| l.r.request.body.is_some() || l.r.response.body.is_some())
+            {
+                let request = r.request.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
+                let response = r.response.body.as_deref().map(|b| self.compressor.encode(b)).transpose()?;
+                stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
             }
         }
         {
             let mut stmt = tx.prepare_cached(crate::search::INSERT_SQL)?;
-            for (seq, folded) in &searches {
-                crate::search::index(&mut stmt, *seq, folded)?;
+            for row in &logs {
+                if let Some(metadata) = &row.r.metadata {
+                    crate::search::index(&mut stmt, row.seq, &metadata.to_lowercase())?;
+                }
             }
         }
         if !additions.is_empty() {
@@ -248,9 +234,25 @@ impl LogInsertSql {
         Self { one: insert_sql(1), chunk: insert_sql(CHUNK) }
     }
 
-    /// Inserts `rows` in order, [`CHUNK`] per statement and the rest one by one, and checks that
-    /// they got the `seq` each of them was given.
-    fn insert_logs(&self, tx: &Connection, rows: &[LogRow<'_>]) -> Result<(), StoreError> {
+    /// Inserts `rows` in order and sets the `seq` each got: [`CHUNK`] rows per statement and the
+    /// rest one by one. SQLite numbers the rows of a table without AUTOINCREMENT max + 1, max + 2,
+    /// ... (the transaction holds the write lock, so nothing else inserts meanwhile); that is
+    /// checked on the last row. Only past the largest rowid does SQLite pick numbers at random:
+    /// then every row goes alone and its number is read back.
+    fn insert_logs(&self, tx: &Connection, rows: &mut [LogRow<'_>]) -> Result<(), StoreError> {
+        let max: i64 = tx.query_row("SELECT coalesce(max(seq), 0) FROM logs", [], |r| r.get(0))?;
+        let Some(last) = i64::try_from(rows.len()).ok().and_then(|n| max.checked_add(n)) else {
+            let mut stmt = tx.prepare_cached(&self.one)?;
+            for row in rows.iter_mut() {
+                bind_log(&mut stmt, 1, row)?;
+                stmt.raw_execute()?;
+                row.seq = tx.last_insert_rowid();
+            }
+            return Ok(());
+        };
+        for (i, row) in (1..).zip(rows.iter_mut()) {
+            row.seq = max + i; // at most `last`
+        }
         let mut chunks = rows.chunks_exact(CHUNK);
         if chunks.len() > 0 {
             let mut stmt = tx.prepare_cached(&self.chunk)?;
@@ -261,25 +263,27 @@ impl LogInsertSql {
                 stmt.raw_execute()?;
             }
         }
-        let mut stmt = tx.prepare_cached(&self.one)?;
-        for row in chunks.remainder() {
-            bind_log(&mut stmt, 1, row)?;
-            stmt.raw_execute()?;
+        if !chunks.remainder().is_empty() {
+            let mut stmt = tx.prepare_cached(&self.one)?;
+            for row in chunks.remainder() {
+                bind_log(&mut stmt, 1, row)?;
+                stmt.raw_execute()?;
+            }
         }
-        match rows.last() {
-            Some(last) if tx.last_insert_rowid() != last.seq => Err(StoreError::Invariant(format!(
-                "log rows were numbered from {} on, not as expected from {}",
-                tx.last_insert_rowid() + 1 - rows.len() as i64,
-                rows[0].seq
-            ))),
-            _ => Ok(()),
+        if !rows.is_empty() && tx.last_insert_rowid() != last {
+            return Err(StoreError::Invariant(format!(
+                "the last log row of a batch was numbered {}, not {last}",
+                tx.last_insert_rowid()
+            )));
         }
+        Ok(())
     }
 }
 
 /// A record the batch stores, with what the writer decided for it.
 struct LogRow<'r> {
     r: &'r LogRecord,
+    /// Set by [`LogInsertSql::insert_logs`].
     seq: i64,
     dims: i64,
 }
@@ -339,15 +343,6 @@ fn bind_log(stmt: &mut Statement<'_>, at: usize, row: &LogRow<'_>) -> rusqlite::
         stmt.raw_bind_parameter(at + i, value)?;
     }
     Ok(())
-}
-
-/// A log's stored bodies, encoded.
-struct PayloadRow {
-    seq: i64,
-    request: Option<Vec<u8>>,
-    request_truncated: bool,
-    response: Option<Vec<u8>>,
-    response_truncated: bool,
 }
 
 /// Records of one transaction that were not stored, by reason.
@@ -422,6 +417,26 @@ mod tests {
             assert_eq!(outcome.written, batch.len());
         }
         let ids: Vec<String> = records.iter().map(|r| r.id.clone()).collect();
+        assert_each_log_has_its_own_body_and_search_entry(&path, &ids);
+    }
+
+    #[test]
+    fn rows_past_the_largest_seq_are_numbered_by_sqlite_and_keep_their_own_bodies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let records = distinct_records(2 * CHUNK + 3);
+        inserter.insert_batch(&records[..1]).unwrap();
+        // A database filled by some tool: its highest row sits just below the largest rowid.
+        let conn = crate::open_write(&path).unwrap();
+        conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        conn.execute("UPDATE logs SET seq = ?1", [i64::MAX - 1]).unwrap();
+        conn.execute("UPDATE log_payloads SET seq = ?1", [i64::MAX - 1]).unwrap();
+        conn.execute("DELETE FROM log_search", []).unwrap();
+        drop(conn);
+        let outcome = inserter.insert_batch(&records[1..]).unwrap();
+        assert_eq!(outcome.written, records.len() - 1);
+        let ids: Vec<String> = records[1..].iter().map(|r| r.id.clone()).collect();
         assert_each_log_has_its_own_body_and_search_entry(&path, &ids);
     }
 
