@@ -751,7 +751,10 @@ fn matched_totals(
     with_stats: bool,
 ) -> Result<Stats, StoreError> {
     let by_ids = |what: &str| -> Result<Stats, StoreError> {
-        let sql = format!("SELECT {what} FROM log_dims l WHERE l.id IN (SELECT value FROM json_each(?1))");
+        // A join, not `l.id IN (SELECT value ...)`: SQLite would first build a temporary index of
+        // the ids, which took twice as long as the lookups themselves for a provider's 4,860
+        // combinations. The ids are distinct (a set), so the sums are the same.
+        let sql = format!("SELECT {what} FROM json_each(?1) j CROSS JOIN log_dims l ON l.id = j.value");
         let mut stmt = conn.prepare_cached(&sql)?;
         if what == DIM_AGGREGATES {
             Ok(stmt.query_row(params![m.ids_json()], |r| Stats::from_row(r, 0))?)
