@@ -52,17 +52,26 @@ impl Matched {
     }
 
     fn new(ids: HashSet<i64>, inverted: bool, total: usize, count: usize) -> Self {
-        let mut ids_json = String::with_capacity(ids.len() * 7 + 2);
-        ids_json.push('[');
-        for (i, id) in ids.iter().enumerate() {
-            if i > 0 {
-                ids_json.push(',');
-            }
-            ids_json.push_str(&id.to_string());
-        }
-        ids_json.push(']');
+        let mut sorted: Vec<i64> = ids.iter().copied().collect();
+        // In key order, a join through the list walks `log_dims` forwards.
+        sorted.sort_unstable();
+        let ids_json = json_ids(sorted);
         Matched { ids, ids_json, inverted, total, count }
     }
+}
+
+/// `ids` as a JSON array, for `json_each`.
+pub(crate) fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
+    use std::fmt::Write;
+    let mut out = String::from("[");
+    for (i, id) in ids.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{id}");
+    }
+    out.push(']');
+    out
 }
 
 /// What identifies the state of a gateway's combinations: its database file, its creation, its

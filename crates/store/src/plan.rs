@@ -10,7 +10,7 @@
 //! than by time for the page) falls back to the plain query over `logs`: always correct, with a
 //! cost that grows with the rows it has to look at. The README lists which filters are which.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aigw_core::filter::{Direction, Filter, FilterKey, FilterValue, LogQuery, Op, OrderBy};
@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 
 use crate::error::StoreError;
 use crate::logs::{LogPage, MetaInfo, Scope};
-use crate::matched::{matched, search_hits, Matched, SearchHits};
+use crate::matched::{json_ids, matched, search_hits, Matched, SearchHits};
 use crate::query::Where;
 use crate::read::{row_to_log, StoredLog, LOG_COLUMNS};
 use crate::rollup::{Stats, DIM_AGGREGATES, HOUR_MS, STAT_AGGREGATES, STAT_COLUMNS};
@@ -30,8 +30,16 @@ const MAX_EXTRA_ROWS: usize = 200_000;
 const MAX_READ_HITS: usize = 4 * MAX_EXTRA_ROWS;
 /// Up to this many of an hour's search hits are named in a page query; more are re-matched.
 const MAX_LISTED_EXTRAS: usize = 1_000;
-/// Below this share of an hour's logs, a page reads them through the combinations' index.
+/// Below this share of an hour's logs, a page with search hits reads them through the
+/// combinations' index.
 const SPARSE_SHARE: f64 = 0.125;
+/// What seeking one combination's part of an hour in `logs_dims_time` costs, and what each log
+/// found that way costs to sort, in steps of a walk through the hour's time index.
+const ENTRY_SEEK_COST: f64 = 8.0;
+const ENTRY_SORT_COST: f64 = 1.5;
+/// The most logs [`Plan::walked_page`] looks at before it leaves a page to the hour counts
+/// (which read about as many rollup cells per hour).
+const WALK_BUDGET: u64 = 3_000;
 /// What a seek into the rollup's index costs, in cells walked in its primary key's order.
 const SEEK_COST: f64 = 12.0;
 /// The shortest first window [`Plan::windowed_hours`] reads; each next window is twice as long.
@@ -142,19 +150,43 @@ struct Extras {
 /// A query the rollups can answer.
 struct Plan<'a> {
     scope: Scope<'a>,
-    /// The matching combinations.
-    combos: HashSet<i64>,
-    /// Whether those are every combination of the gateway (no `dims` test needed).
+    /// Whether every combination of the gateway matches (no `dims` test needed).
     all: bool,
     /// All-time stats of the matching combinations.
     totals: Stats,
     range: Range,
     extras: Extras,
-    /// The filters over `logs` columns (alias `l`) when there is no search: a page reads the
-    /// matching rows of an hour with them instead of naming the combinations.
-    filter: Option<Where>,
-    /// The combinations the filters match, when there is no search (`combos` is unused then).
+    /// The combinations that match by their columns (the filters', and the search term's if
+    /// any); `None` when nothing narrows them (every combination matches).
     matched: Option<Arc<Matched>>,
+    /// How a page's rows are found (tests force each way).
+    reading: Reading,
+}
+
+/// How [`Plan::seek_page`] finds a page whose logs are those of whole combinations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(not(test), allow(dead_code))]
+enum Reading {
+    /// Whichever of the ways below the counts say reads least.
+    Cheapest,
+    /// Walk the time index from the range's end ([`Plan::walked_page`]).
+    Walked,
+    /// Count the hours, then walk the page's hours ([`Plan::combination_rows`]).
+    HourWalks,
+    /// Count the hours, then seek the page's hours' matching combinations.
+    HourSeeks,
+}
+
+/// One hour of a page seek.
+#[derive(Debug, Default)]
+struct Hour {
+    hour: i64,
+    /// Its logs in the range that match, and all its logs in the range.
+    matched: i64,
+    all: i64,
+    /// The matching combinations it holds logs of (none listed when every combination matches,
+    /// or when only a search's named hits do).
+    combos: Vec<i64>,
 }
 
 /// Lists a page with its total and (if asked) stats.
@@ -202,30 +234,21 @@ impl<'a> Plan<'a> {
                     Stats { n: gateway_count(conn, scope)?, ..Stats::default() }
                 };
                 let extras = Extras::default();
-                let plan = Plan {
+                return Ok(Some(Plan {
                     scope,
-                    combos: HashSet::new(),
                     all: true,
                     totals,
                     range,
                     extras,
-                    filter: None,
                     matched: None,
-                };
-                return Ok(Some(plan));
+                    reading: Reading::Cheapest,
+                }));
             }
             let m = matched(conn, scope, &dims)?;
             let totals = matched_totals(conn, scope, &dims, &m, q.meta_info)?;
-            return Ok(Some(Plan {
-                scope,
-                combos: HashSet::new(),
-                all: m.count == m.total,
-                totals,
-                range,
-                extras: Extras::default(),
-                filter: Some(dims),
-                matched: Some(m),
-            }));
+            let all = m.count == m.total;
+            let extras = Extras::default();
+            return Ok(Some(Plan { scope, all, totals, range, extras, matched: Some(m), reading: Reading::Cheapest }));
         };
         // Which combinations match the filters and the term by their columns (`hits`), and which
         // match the filters only (`outside`, whose logs may still match by metadata or id).
@@ -248,7 +271,7 @@ impl<'a> Plan<'a> {
         };
         let totals = matched_totals(conn, scope, &hit, &hits, q.meta_info)?;
         let all = hits.count == hits.total;
-        Ok(Some(Plan { scope, combos: HashSet::new(), all, totals, range, extras, filter: None, matched: Some(hits) }))
+        Ok(Some(Plan { scope, all, totals, range, extras, matched: Some(hits), reading: Reading::Cheapest }))
     }
 
     /// Whether every log of the gateway in the range matches (the hourly totals are exact).
@@ -258,12 +281,12 @@ impl<'a> Plan<'a> {
 
     /// Whether only the search's named hits match (no combination does as a whole).
     fn only_extras(&self) -> bool {
-        !self.all && self.matched.as_ref().map_or(self.combos.is_empty(), |m| m.count == 0)
+        !self.all && self.matched.as_ref().is_none_or(|m| m.count == 0)
     }
 
     /// Whether logs of combination `dims` match the filters.
     fn matches(&self, dims: i64) -> bool {
-        self.all || self.matched.as_ref().map_or_else(|| self.combos.contains(&dims), |m| m.contains(dims))
+        self.all || self.matched.as_ref().is_some_and(|m| m.contains(dims))
     }
 
     fn totals_and_stats(&self, conn: &Connection) -> Result<(i64, Stats), StoreError> {
@@ -348,9 +371,9 @@ impl<'a> Plan<'a> {
         Ok(rows)
     }
 
-    /// Per hour, in the page's direction: (hour, matching logs, all logs), until `enough`
-    /// matching logs are covered.
-    fn hours(&self, conn: &Connection, direction: Direction, enough: u64) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    /// Per hour, in the page's direction: how many logs match and which combinations, until
+    /// `enough` matching logs are covered.
+    fn hours(&self, conn: &Connection, direction: Direction, enough: u64) -> Result<Vec<Hour>, StoreError> {
         let (first, last) = self.hour_bounds(conn)?;
         let mut extra_per_hour: HashMap<i64, i64> = HashMap::new();
         for e in &self.extras.rows {
@@ -379,40 +402,50 @@ impl<'a> Plan<'a> {
         };
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![self.scope.account, self.scope.gateway, first, last])?;
-        let mut out: Vec<(i64, i64, i64)> = Vec::new();
+        let mut out: Vec<Hour> = Vec::new();
         let mut covered: i64 = 0;
-        let mut seen_partial: HashSet<i64> = HashSet::new();
         while let Some(r) = rows.next()? {
             let (hour, dims, n): (i64, Option<i64>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-            if out.last().is_none_or(|(h, _, _)| *h != hour) {
+            if out.last().is_none_or(|h| h.hour != hour) {
                 if covered as u64 >= enough {
                     break;
                 }
                 let extra = extra_per_hour.get(&hour).copied().unwrap_or(0);
-                out.push((hour, extra, 0));
-                covered += extra;
+                let h = if self.range.partial(hour) {
+                    // Counted exactly, once, from the logs of the range's part of the hour.
+                    self.exact_hour_count(conn, hour, extra)?
+                } else {
+                    Hour { hour, matched: extra, ..Hour::default() }
+                };
+                covered += h.matched;
+                out.push(h);
             }
-            let Some(slot) = out.last_mut() else { continue };
             if self.range.partial(hour) {
-                // Counted exactly, once, from the logs of the range's part of the hour.
-                if seen_partial.insert(hour) {
-                    for (d, s) in self.exact_hour(conn, hour)? {
-                        slot.2 += s.n;
-                        if d.is_none_or(|d| self.matches(d)) {
-                            slot.1 += s.n;
-                            covered += s.n;
-                        }
-                    }
-                }
                 continue;
             }
-            slot.2 += n;
+            let Some(slot) = out.last_mut() else { continue };
+            slot.all += n;
             if dims.is_none_or(|d| self.matches(d)) {
-                slot.1 += n;
+                slot.matched += n;
+                slot.combos.extend(dims);
                 covered += n;
             }
         }
         Ok(out)
+    }
+
+    /// An hour's counts from its logs themselves (the range's part of it), plus `extra` named
+    /// search hits.
+    fn exact_hour_count(&self, conn: &Connection, hour: i64, extra: i64) -> Result<Hour, StoreError> {
+        let mut h = Hour { hour, matched: extra, ..Hour::default() };
+        for (dims, s) in self.exact_hour(conn, hour)? {
+            h.all += s.n;
+            if dims.map_or(self.everything(), |d| self.matches(d)) {
+                h.matched += s.n;
+                h.combos.extend(dims);
+            }
+        }
+        Ok(h)
     }
 
     /// Whether counting the matching combinations' hours through the rollup's index by
@@ -426,9 +459,13 @@ impl<'a> Plan<'a> {
     ) -> Result<bool, StoreError> {
         let hours = (last - first + 1).max(1) as f64;
         let matching_per_hour = self.totals.n as f64 / hours;
-        // The newest hour's cells stand for every hour's.
+        // The busier of the two newest hours stands for every hour (the newest alone may have
+        // only begun).
         let cells_per_hour: i64 = conn
-            .prepare_cached("SELECT count(*) FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2 AND hour = ?3")?
+            .prepare_cached(
+                "SELECT coalesce(max(c), 0) FROM (SELECT count(*) AS c FROM log_rollup
+                 WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 - 1 AND hour <= ?3 GROUP BY hour)",
+            )?
             .query_row(params![self.scope.account, self.scope.gateway, last], |r| r.get(0))?;
         let hours_needed = (enough.max(1) as f64 / matching_per_hour.max(f64::MIN_POSITIVE)).ceil().min(hours);
         let walk = hours_needed * cells_per_hour as f64;
@@ -445,13 +482,13 @@ impl<'a> Plan<'a> {
         (first, last): (i64, i64),
         direction: Direction,
         enough: u64,
-    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    ) -> Result<Vec<Hour>, StoreError> {
         let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
         let mut cells = conn.prepare_cached(&format!(
-            "SELECT hour, sum(n) FROM log_rollup INDEXED BY log_rollup_dims
+            "SELECT hour, dims, n FROM log_rollup INDEXED BY log_rollup_dims
              WHERE account_id = ?1 AND gateway_id = ?2 AND hour >= ?3 AND hour <= ?4
                AND dims IN (SELECT value FROM json_each(?5))
-             GROUP BY hour ORDER BY hour {order}"
+             ORDER BY hour {order}"
         ))?;
         let ids = m.ids_json();
         let mut totals = conn.prepare_cached(
@@ -471,33 +508,32 @@ impl<'a> Plan<'a> {
             } else {
                 (lo, lo.saturating_add(span - 1).min(hi))
             };
-            let found: Vec<(i64, i64)> = cells
-                .query_map(params![self.scope.account, self.scope.gateway, from, to, ids], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<_, _>>()?;
+            let mut found: Vec<Hour> = Vec::new();
+            let mut rows = cells.query(params![self.scope.account, self.scope.gateway, from, to, ids])?;
+            while let Some(r) = rows.next()? {
+                let (hour, dims, n): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                match found.last_mut() {
+                    Some(h) if h.hour == hour => {
+                        h.matched += n;
+                        h.combos.push(dims);
+                    }
+                    _ => found.push(Hour { hour, matched: n, all: 0, combos: vec![dims] }),
+                }
+            }
             let all: HashMap<i64, i64> = totals
                 .query_map(params![self.scope.account, self.scope.gateway, from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<Result<_, _>>()?;
-            for (hour, n) in found {
+            for h in found {
                 if covered >= enough {
                     break;
                 }
-                let (matched, total) = if self.range.partial(hour) {
-                    // Counted exactly from the logs of the range's part of the hour.
-                    let mut slot = (0, 0);
-                    for (d, s) in self.exact_hour(conn, hour)? {
-                        slot.1 += s.n;
-                        if d.is_some_and(|d| self.matches(d)) {
-                            slot.0 += s.n;
-                        }
-                    }
-                    slot
+                let h = if self.range.partial(h.hour) {
+                    self.exact_hour_count(conn, h.hour, 0)?
                 } else {
-                    (n, all.get(&hour).copied().unwrap_or(n))
+                    Hour { all: all.get(&h.hour).copied().unwrap_or(h.matched), ..h }
                 };
-                out.push((hour, matched, total));
-                covered += matched as u64;
+                covered += h.matched as u64;
+                out.push(h);
             }
             if direction == Direction::Desc {
                 hi = from - 1;
@@ -517,7 +553,7 @@ impl<'a> Plan<'a> {
         direction: Direction,
         per_hour: HashMap<i64, i64>,
         enough: u64,
-    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+    ) -> Result<Vec<Hour>, StoreError> {
         let mut hours: Vec<(i64, i64)> = per_hour.into_iter().collect();
         hours.sort_unstable();
         if direction == Direction::Desc {
@@ -536,7 +572,7 @@ impl<'a> Plan<'a> {
                 .query_row(params![self.scope.account, self.scope.gateway, hour], |r| r.get(0))
                 .optional()?
                 .unwrap_or(0);
-            out.push((hour, matched, all.max(matched)));
+            out.push(Hour { hour, matched, all: all.max(matched), combos: Vec::new() });
             covered += matched as u64;
         }
         Ok(out)
@@ -551,11 +587,14 @@ impl<'a> Plan<'a> {
         offset: u64,
         per_page: u32,
     ) -> Result<Vec<StoredLog>, StoreError> {
+        if let Some(logs) = self.walked_page(conn, direction, offset, per_page)? {
+            return Ok(logs);
+        }
         let mut skip = offset;
         let mut need = u64::from(per_page);
         let mut logs = Vec::new();
-        for (hour, matched, all) in self.hours(conn, direction, offset.saturating_add(u64::from(per_page)))? {
-            let matched = matched as u64;
+        for h in self.hours(conn, direction, offset.saturating_add(u64::from(per_page)))? {
+            let matched = h.matched as u64;
             if matched == 0 {
                 continue;
             }
@@ -563,7 +602,7 @@ impl<'a> Plan<'a> {
                 skip -= matched;
                 continue;
             }
-            let rows = self.hour_rows(conn, hour, direction, skip, need, matched as f64 / all.max(1) as f64)?;
+            let rows = self.hour_rows(conn, &h, direction, skip, need)?;
             skip = 0;
             need = need.saturating_sub(rows.len() as u64);
             logs.extend(rows);
@@ -577,18 +616,17 @@ impl<'a> Plan<'a> {
     fn hour_rows(
         &self,
         conn: &Connection,
-        hour: i64,
+        h: &Hour,
         direction: Direction,
         skip: u64,
         limit: u64,
-        share: f64,
     ) -> Result<Vec<StoredLog>, StoreError> {
-        let (start, end) = self.range.clip(hour);
-        if let Some(w) = &self.filter {
-            return self.filtered_rows(conn, w, (start, end), direction, skip, limit, share);
-        }
+        let (start, end) = self.range.clip(h.hour);
         let extras: Vec<i64> =
             self.extras.rows.iter().filter(|e| e.created_at >= start && e.created_at < end).map(|e| e.seq).collect();
+        if let Some(m) = self.matched.as_ref().filter(|_| extras.is_empty() && !self.all) {
+            return self.combination_rows(conn, m, h, (start, end), direction, (skip, limit));
+        }
         let mut args: Vec<SqlValue> = vec![
             self.scope.account.to_string().into(),
             self.scope.gateway.to_string().into(),
@@ -601,18 +639,20 @@ impl<'a> Plan<'a> {
             args.push(SqlValue::Integer(i64::try_from(skip).unwrap_or(i64::MAX)));
             format!("ORDER BY l.created_at {dir}, l.seq {dir} LIMIT ? OFFSET ?")
         };
+        let share = h.matched as f64 / h.all.max(1) as f64;
         let sparse = !(self.all && extras.is_empty()) && share < SPARSE_SHARE && extras.len() <= MAX_LISTED_EXTRAS;
         if sparse {
-            // Few of the hour's logs match: collect them through the combinations' index and
-            // the named hits' keys, then sort only those, instead of walking the whole hour.
-            let combos = self.combos_matching("dims", &mut args);
+            // Few of the hour's logs match: collect them through the combinations' index (only
+            // the matching combinations the hour holds) and the named hits' keys, then sort only
+            // those, instead of walking the whole hour.
+            args.push(SqlValue::Text(json_ids(h.combos.iter().copied())));
             let seqs = self.in_list(&mut args, extras.into_iter());
             let order = page(&mut args);
             let sql = format!(
                 "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
                      SELECT seq FROM logs INDEXED BY logs_dims_time
                      WHERE account_id = ?1 AND gateway_id = ?2 AND created_at >= ?3 AND created_at < ?4
-                       AND {combos}
+                       AND dims IN (SELECT value FROM json_each(?))
                      UNION ALL
                      SELECT seq FROM logs WHERE seq IN ({seqs}) AND created_at >= ?3 AND created_at < ?4
                  ) m JOIN logs l ON l.seq = m.seq {order}"
@@ -651,50 +691,118 @@ impl<'a> Plan<'a> {
         query_logs(conn, &sql, &args)
     }
 
-    /// [`Plan::hour_rows`] without a search: the filters themselves select the hour's rows.
-    #[allow(clippy::too_many_arguments)]
-    fn filtered_rows(
+    /// [`Plan::hour_rows`] when the hour's matching logs are those of whole combinations (no
+    /// search hit is named in it), by whichever of two ways reads less:
+    /// - walk the hour in the time index, which holds each log's combination, and test that
+    ///   against the set here, until the page is full; only the page's own rows are then read
+    ///   from the table (testing the filters' columns in SQL read a table row per log walked);
+    /// - seek the hour's part of each matching combination it holds (its rollup cells name
+    ///   them) and sort only those logs: better when few of the hour's logs match.
+    fn combination_rows(
         &self,
         conn: &Connection,
-        w: &Where,
+        m: &Matched,
+        h: &Hour,
         (start, end): (i64, i64),
         direction: Direction,
-        skip: u64,
-        limit: u64,
-        share: f64,
+        (skip, limit): (u64, u64),
     ) -> Result<Vec<StoredLog>, StoreError> {
         let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
-        let listed = self.matched.as_ref().filter(|m| !m.inverted());
-        let mut args = match listed {
-            Some(m) if share < SPARSE_SHARE => vec![SqlValue::Text(m.ids_json().to_string())],
-            _ => w.params.clone(),
+        let share = h.matched as f64 / h.all.max(1) as f64;
+        let walked = (skip.saturating_add(limit) as f64 / share.max(f64::MIN_POSITIVE)).min(h.all as f64);
+        let sought = ENTRY_SEEK_COST * h.combos.len() as f64 + ENTRY_SORT_COST * h.matched as f64;
+        let walk = match self.reading {
+            // Strictly: the combinations an hour is said to hold must be all it holds.
+            Reading::HourSeeks => false,
+            Reading::HourWalks => true,
+            Reading::Cheapest | Reading::Walked => h.combos.is_empty() || walked <= sought,
         };
-        args.extend([start.into(), end.into()]);
-        args.push(SqlValue::Integer(i64::try_from(limit).unwrap_or(i64::MAX)));
-        args.push(SqlValue::Integer(i64::try_from(skip).unwrap_or(i64::MAX)));
-        let sql = if share < SPARSE_SHARE {
-            // Few of the hour's logs match: seek each matching combination's part of the hour,
-            // sort only those index entries, then read the page's rows.
-            let combos = match listed {
-                Some(_) => "SELECT value FROM json_each(?)".to_string(),
-                None => format!("SELECT l.id FROM log_dims l WHERE {}", w.sql),
-            };
-            format!(
-                "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM (
-                     SELECT seq, created_at FROM logs INDEXED BY logs_dims_time
-                     WHERE dims IN ({combos}) AND created_at >= ? AND created_at < ?
-                     ORDER BY created_at {dir}, seq {dir} LIMIT ? OFFSET ?
-                 ) m JOIN logs l ON l.seq = m.seq ORDER BY m.created_at {dir}, m.seq {dir}"
-            )
+        let seqs: Vec<i64> = if walk {
+            self.walk(conn, m, (start, end), direction, (skip, limit), u64::MAX)?.0
         } else {
-            format!(
-                "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM logs l INDEXED BY logs_gateway_time
-                 WHERE {} AND l.created_at >= ? AND l.created_at < ?
-                 ORDER BY l.created_at {dir}, l.seq {dir} LIMIT ? OFFSET ?",
-                w.sql
-            )
+            let mut seek = conn.prepare_cached(&format!(
+                "SELECT seq FROM logs INDEXED BY logs_dims_time
+                 WHERE dims IN (SELECT value FROM json_each(?1)) AND created_at >= ?2 AND created_at < ?3
+                 ORDER BY created_at {dir}, seq {dir} LIMIT ?4 OFFSET ?5"
+            ))?;
+            let (limit, skip) = (i64::try_from(limit).unwrap_or(i64::MAX), i64::try_from(skip).unwrap_or(i64::MAX));
+            let ids = json_ids(h.combos.iter().copied());
+            let seqs =
+                seek.query_map(params![ids, start, end, limit, skip], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            seqs
         };
-        query_logs(conn, &sql, &args)
+        rows_of(conn, seqs)
+    }
+
+    /// Walks `[start, end)` in the time index, in the page's direction, testing each log's
+    /// combination against `m`: the `seq`s of the `limit` matching logs after the first `skip`,
+    /// and whether the walk ended before it had looked at `budget` logs (the range is
+    /// exhausted or the page is full).
+    fn walk(
+        &self,
+        conn: &Connection,
+        m: &Matched,
+        (start, end): (i64, i64),
+        direction: Direction,
+        (skip, limit): (u64, u64),
+        budget: u64,
+    ) -> Result<(Vec<i64>, bool), StoreError> {
+        let dir = if direction == Direction::Desc { "DESC" } else { "ASC" };
+        let mut walk = conn.prepare_cached(&format!(
+            "SELECT seq, dims FROM logs INDEXED BY logs_gateway_time
+             WHERE account_id = ?1 AND gateway_id = ?2 AND created_at >= ?3 AND created_at < ?4
+             ORDER BY created_at {dir}, seq {dir} LIMIT ?5"
+        ))?;
+        let cap = i64::try_from(budget).unwrap_or(i64::MAX);
+        let mut rows = walk.query(params![self.scope.account, self.scope.gateway, start, end, cap])?;
+        let (mut skip, mut seqs, mut read) = (skip, Vec::new(), 0u64);
+        while (seqs.len() as u64) < limit {
+            let Some(r) = rows.next()? else { return Ok((seqs, read < budget)) };
+            read += 1;
+            if !r.get::<_, Option<i64>>(1)?.is_some_and(|d| m.contains(d)) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+            } else {
+                seqs.push(r.get(0)?);
+            }
+        }
+        Ok((seqs, true))
+    }
+
+    /// A page that starts near the range's end and whose filters match a good share of the
+    /// logs: walked from that end at once (see [`Plan::walk`]), without counting the hours it
+    /// spans first. `None` when the share says the walk would be long, or when the logs walked
+    /// turn out sparser than it says: the hour counts find such pages for less.
+    fn walked_page(
+        &self,
+        conn: &Connection,
+        direction: Direction,
+        offset: u64,
+        per_page: u32,
+    ) -> Result<Option<Vec<StoredLog>>, StoreError> {
+        let Some(m) = self.matched.as_ref().filter(|_| !self.all && self.extras.rows.is_empty()) else {
+            return Ok(None);
+        };
+        let budget = match self.reading {
+            Reading::Cheapest => {
+                let wanted = offset.saturating_add(u64::from(per_page));
+                let share = self.totals.n as f64 / gateway_count(conn, self.scope)?.max(1) as f64;
+                if wanted as f64 / share.max(f64::MIN_POSITIVE) > WALK_BUDGET as f64 / 2.0 {
+                    return Ok(None);
+                }
+                WALK_BUDGET
+            }
+            Reading::Walked => u64::MAX,
+            Reading::HourWalks | Reading::HourSeeks => return Ok(None),
+        };
+        let range = (self.range.lo.unwrap_or(i64::MIN), self.range.hi.unwrap_or(i64::MAX));
+        let (seqs, ended) = self.walk(conn, m, range, direction, (offset, u64::from(per_page)), budget)?;
+        if !ended {
+            return Ok(None);
+        }
+        Ok(Some(rows_of(conn, seqs)?))
     }
 
     /// `column` is one of the matching combinations (the search's, by their columns).
@@ -705,7 +813,8 @@ impl<'a> Plan<'a> {
                 let not = if m.inverted() { "NOT " } else { "" };
                 format!("{column} {not}IN (SELECT value FROM json_each(?))")
             }
-            None => format!("{column} IN ({})", self.in_list(args, self.combos.iter().copied())),
+            // Nothing narrows the combinations: every one matches.
+            None => "1".to_string(),
         }
     }
 
@@ -731,6 +840,20 @@ impl<'a> Plan<'a> {
         }
         crate::logs::offset_page(conn, &w, q)
     }
+}
+
+/// The rows of the logs `seqs`, in that order.
+fn rows_of(conn: &Connection, seqs: Vec<i64>) -> Result<Vec<StoredLog>, StoreError> {
+    if seqs.is_empty() {
+        return Ok(Vec::new());
+    }
+    // json_each's `key` is the position in the list.
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT {LOG_COLUMNS}, NULL, NULL, NULL, NULL FROM json_each(?1) j CROSS JOIN logs l ON l.seq = j.value
+         ORDER BY j.key"
+    ))?;
+    let logs = read.query_map(params![json_ids(seqs)], row_to_log)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(logs)
 }
 
 /// The log rows a page query selects.
@@ -874,4 +997,92 @@ fn meta_of(s: &Stats) -> MetaInfo {
 /// The plain query: correct for every filter, its cost growing with the rows it looks at.
 fn scan_list(conn: &Connection, scope: Scope<'_>, q: &LogQuery) -> Result<LogPage, StoreError> {
     crate::logs::scan_list(conn, scope, q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::insert::LogInserter;
+    use aigw_core::filter::Filter;
+    use aigw_core::LogRecord;
+
+    const T0: i64 = 1_700_000_000_000;
+
+    /// Six hours of logs: one provider common, one rare (absent from some hours), varied
+    /// models and statuses, so that pages span hours and the ways of reading them differ.
+    fn logs() -> Vec<LogRecord> {
+        (0..900u64)
+            .map(|i| {
+                let mix = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
+                let hour = (i % 6) as i64;
+                let provider = match mix % 20 {
+                    0 if hour != 4 => "deepseek",
+                    0..=5 => "anthropic",
+                    _ => "openai",
+                };
+                let status = [200u16, 200, 200, 429, 500][(mix % 5) as usize];
+                LogRecord {
+                    id: format!("L{i:05}"),
+                    account_id: "a".into(),
+                    gateway_id: "g".into(),
+                    // 200 instants an hour for 150 logs: many share one, ordered by seq.
+                    created_at_ms: T0 + hour * HOUR_MS + (mix % 200) as i64 * 18_000,
+                    provider: provider.into(),
+                    model: ["m1", "m2", "m3", "m4", "m5"][(mix / 7 % 5) as usize].into(),
+                    path: ["/v1/chat/completions", "/v1/messages"][(mix / 3 % 2) as usize].into(),
+                    status_code: status,
+                    success: status == 200,
+                    ..Default::default()
+                }
+            })
+            .collect()
+    }
+
+    fn eq(key: FilterKey, value: FilterValue) -> Filter {
+        Filter { key, op: Op::Eq, values: vec![value] }
+    }
+
+    /// Every way of reading a page gives the plain query's page, for filters that match most,
+    /// some or few logs, in both directions, within and across hours, inside time ranges.
+    #[test]
+    fn every_way_of_reading_a_page_gives_the_plain_querys_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        LogInserter::new(crate::open_write(&path).unwrap()).unwrap().insert_batch(&logs()).unwrap();
+        let conn = crate::open_read(&path).unwrap();
+        let scope = Scope { account: "a", gateway: "g" };
+        let text = |t: &str| FilterValue::Text(t.into());
+        let filters = [
+            vec![eq(FilterKey::Provider, text("openai"))],
+            vec![eq(FilterKey::Provider, text("anthropic"))],
+            vec![eq(FilterKey::Provider, text("deepseek"))],
+            vec![eq(FilterKey::Model, text("m3")), eq(FilterKey::Success, FilterValue::Bool(false))],
+            vec![Filter { key: FilterKey::Provider, op: Op::Neq, values: vec![text("deepseek")] }],
+            vec![
+                eq(FilterKey::Provider, text("anthropic")),
+                Filter { key: FilterKey::CreatedAt, op: Op::Gt, values: vec![FilterValue::Time(T0 + 90 * 60_000)] },
+                Filter { key: FilterKey::CreatedAt, op: Op::Lt, values: vec![FilterValue::Time(T0 + 290 * 60_000)] },
+            ],
+        ];
+        let mut checked = 0;
+        for filters in &filters {
+            for direction in [Direction::Desc, Direction::Asc] {
+                for (page, per_page) in [(1, 50), (2, 7), (5, 25), (9, 40), (30, 20)] {
+                    let q = LogQuery { filters: filters.clone(), direction, page, per_page, ..Default::default() };
+                    let plain: Vec<String> =
+                        crate::logs::scan_list(&conn, scope, &q).unwrap().logs.into_iter().map(|l| l.id).collect();
+                    for reading in [Reading::Cheapest, Reading::Walked, Reading::HourWalks, Reading::HourSeeks] {
+                        let _snapshot = conn.unchecked_transaction().unwrap();
+                        let mut plan = Plan::new(&conn, scope, &q).unwrap().unwrap();
+                        plan.reading = reading;
+                        let page = plan.seek_page(&conn, direction, q.offset(), q.per_page).unwrap();
+                        let ids: Vec<String> = page.into_iter().map(|l| l.id).collect();
+                        assert_eq!(ids, plain, "{reading:?} {q:?}");
+                        checked += usize::from(!ids.is_empty());
+                    }
+                }
+            }
+        }
+        assert!(checked > 150, "most pages hold logs: {checked}");
+    }
 }

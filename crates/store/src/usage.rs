@@ -77,6 +77,14 @@ pub struct DayUsage {
 
 /// The requests of source `id` of `kind` per UTC day, for the days from `from_ms` (inclusive) to
 /// `to_ms` (exclusive) that have any, oldest first.
+/// The literal `source_kind <> 'direct'` lets the planner use the partial index without
+/// looking at the bound kind: read connections plan without bound values (`open.rs`).
+const DAILY_USAGE: &str = "SELECT created_at / ?5 AS day, count(*), coalesce(sum(success = 0), 0),
+        coalesce(sum(tokens_in), 0), coalesce(sum(tokens_out), 0), coalesce(sum(cost), 0)
+     FROM logs WHERE source_kind = ?1 AND source_kind <> 'direct' AND source_id = ?2
+       AND created_at >= ?3 AND created_at < ?4
+     GROUP BY day ORDER BY day";
+
 pub fn daily_usage(
     conn: &Connection,
     kind: SourceKind,
@@ -84,12 +92,7 @@ pub fn daily_usage(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Vec<DayUsage>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT created_at / ?5 AS day, count(*), coalesce(sum(success = 0), 0), coalesce(sum(tokens_in), 0),
-                coalesce(sum(tokens_out), 0), coalesce(sum(cost), 0)
-         FROM logs WHERE source_kind = ?1 AND source_id = ?2 AND created_at >= ?3 AND created_at < ?4
-         GROUP BY day ORDER BY day",
-    )?;
+    let mut stmt = conn.prepare_cached(DAILY_USAGE)?;
     let rows = stmt.query_map(params![kind.as_str(), id, from_ms, to_ms, DAY_MS], |r| {
         let count = |i: usize| -> rusqlite::Result<u64> { Ok(u64::try_from(r.get::<_, i64>(i)?).unwrap_or(0)) };
         Ok(DayUsage {
@@ -174,5 +177,14 @@ mod tests {
         let days = daily_usage(&conn, SourceKind::Playground, "u1", 0, now + DAY_MS).unwrap();
         assert_eq!(days.len(), 1);
         assert!((days[0].cost - 2.0).abs() < 1e-12);
+        // A sender's days read the senders' index, not the whole table, on a read connection.
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {DAILY_USAGE}"))
+            .unwrap()
+            .query_map(params!["virtual_key", "k1", 0, now, DAY_MS], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|p| p.contains("COVERING INDEX logs_source")), "{plan:?}");
     }
 }
