@@ -384,9 +384,10 @@ impl<'a> Plan<'a> {
             return self.extra_hours(conn, direction, extra_per_hour, enough);
         }
         // Windows count combinations only: not with a search's extra hits.
-        if let Some(m) = self.matched.as_ref().filter(|m| !m.inverted() && self.extras.rows.is_empty()) {
+        let windowable = self.matched.as_ref().filter(|m| !m.inverted() && self.extras.rows.is_empty());
+        if let Some(m) = windowable {
             if self.windows_cheaper(conn, m, (first, last), enough)? {
-                return self.windowed_hours(conn, m, (first, last), direction, enough);
+                return self.windowed_hours(conn, m, (first, last), direction, enough, FIRST_WINDOW_HOURS);
             }
         }
         let sql = if self.everything() {
@@ -403,12 +404,22 @@ impl<'a> Plan<'a> {
         let mut stmt = conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params![self.scope.account, self.scope.gateway, first, last])?;
         let mut out: Vec<Hour> = Vec::new();
-        let mut covered: i64 = 0;
+        let (mut covered, mut cells): (i64, u64) = (0, 0);
         while let Some(r) = rows.next()? {
             let (hour, dims, n): (i64, Option<i64>, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
             if out.last().is_none_or(|h| h.hour != hour) {
                 if covered as u64 >= enough {
                     break;
+                }
+                // The matching logs are sparser here than on average (a model not used lately,
+                // say): once the walk has cost what a window would, the rest of the range is
+                // counted in windows, the first as long as the walk was. A model last used a
+                // month ago then costs a dozen windows, not every cell of the month.
+                if let Some(m) = windowable.filter(|m| cells as f64 > m.count as f64 * SEEK_COST) {
+                    let rest = if direction == Direction::Desc { (first, hour) } else { (hour, last) };
+                    let need = enough - covered as u64;
+                    out.extend(self.windowed_hours(conn, m, rest, direction, need, out.len() as i64)?);
+                    return Ok(out);
                 }
                 let extra = extra_per_hour.get(&hour).copied().unwrap_or(0);
                 let h = if self.range.partial(hour) {
@@ -424,6 +435,7 @@ impl<'a> Plan<'a> {
                 continue;
             }
             let Some(slot) = out.last_mut() else { continue };
+            cells += 1;
             slot.all += n;
             if dims.is_none_or(|d| self.matches(d)) {
                 slot.matched += n;
@@ -474,7 +486,7 @@ impl<'a> Plan<'a> {
 
     /// [`Plan::hours`] when the filters match few combinations: their cells, found through the
     /// rollup's index by combination, in windows of hours growing from the page's end of the
-    /// range until they cover `enough` logs.
+    /// range until they cover `enough` logs, the first at least `min_span` hours long.
     fn windowed_hours(
         &self,
         conn: &Connection,
@@ -482,6 +494,7 @@ impl<'a> Plan<'a> {
         (first, last): (i64, i64),
         direction: Direction,
         enough: u64,
+        min_span: i64,
     ) -> Result<Vec<Hour>, StoreError> {
         let order = if direction == Direction::Desc { "DESC" } else { "ASC" };
         let mut cells = conn.prepare_cached(&format!(
@@ -500,7 +513,7 @@ impl<'a> Plan<'a> {
         // as long as the matching logs' average density says is needed.
         let per_hour = self.totals.n as f64 / (last - first + 1).max(1) as f64;
         let needed = (enough as f64 / per_hour.max(f64::MIN_POSITIVE) * 2.0).min(i64::MAX as f64 / 4.0) as i64;
-        let mut span = needed.max(FIRST_WINDOW_HOURS);
+        let mut span = needed.max(min_span).max(FIRST_WINDOW_HOURS);
         let (mut lo, mut hi) = (first, last);
         while lo <= hi && covered < enough {
             let (from, to) = if direction == Direction::Desc {
@@ -1009,8 +1022,20 @@ mod tests {
     const T0: i64 = 1_700_000_000_000;
 
     /// Six hours of logs: one provider common, one rare (absent from some hours), varied
-    /// models and statuses, so that pages span hours and the ways of reading them differ.
+    /// models and statuses, so that pages span hours and the ways of reading them differ; and a
+    /// model of many combinations used only in the first hour.
     fn logs() -> Vec<LogRecord> {
+        let old = (0..120u64).map(|i| LogRecord {
+            id: format!("OLD{i:03}"),
+            account_id: "a".into(),
+            gateway_id: "g".into(),
+            created_at_ms: T0 + (i * 29_000) as i64,
+            provider: "openai".into(),
+            model: "old".into(),
+            path: format!("/v1/p{}", i % 4),
+            status_code: [200u16, 201, 400, 429, 500][(i / 4 % 5) as usize],
+            ..Default::default()
+        });
         (0..900u64)
             .map(|i| {
                 let mix = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 40;
@@ -1035,6 +1060,7 @@ mod tests {
                     ..Default::default()
                 }
             })
+            .chain(old)
             .collect()
     }
 
@@ -1057,6 +1083,8 @@ mod tests {
             vec![eq(FilterKey::Provider, text("anthropic"))],
             vec![eq(FilterKey::Provider, text("deepseek"))],
             vec![eq(FilterKey::Model, text("m3")), eq(FilterKey::Success, FilterValue::Bool(false))],
+            // Counting hours from the newest finds none for a while, then switches to windows.
+            vec![eq(FilterKey::Model, text("old"))],
             vec![Filter { key: FilterKey::Provider, op: Op::Neq, values: vec![text("deepseek")] }],
             vec![
                 eq(FilterKey::Provider, text("anthropic")),
