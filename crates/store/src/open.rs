@@ -41,10 +41,9 @@ pub fn open_read(path: &Path) -> Result<Connection, StoreError> {
     // checks thousands of index entries scattered over the file, a third faster this way.
     conn.pragma_update(None, "mmap_size", READ_MMAP_BYTES)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    // Plans never depend on bound values. Otherwise SQLite compiles a cached statement again
-    // whenever a value it may plan by changes (a `?` it compares with a partial index's literal,
-    // for one): 5% of the CPU time of serving first pages. Queries that need a partial index
-    // name its condition literally.
+    // Plans never depend on bound values. Otherwise SQLite compiled cached statements again
+    // when rebound (5% of the CPU time of serving first pages, in `perf`). Queries that need a
+    // partial index repeat its condition literally, which they must do anyway (`usage.rs`).
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     register_functions(&conn)?;
     Ok(conn)

@@ -413,8 +413,9 @@ impl<'a> Plan<'a> {
                 }
                 // The matching logs are sparser here than on average (a model not used lately,
                 // say): once the walk has cost what a window would, the rest of the range is
-                // counted in windows, the first as long as the walk was. A model last used a
-                // month ago then costs a dozen windows, not every cell of the month.
+                // counted in windows, the first as long as the walk was (in hours with logs). A
+                // model last used a month ago then costs a dozen windows, not every cell of the
+                // month.
                 if let Some(m) = windowable.filter(|m| cells as f64 > m.count as f64 * SEEK_COST) {
                     let rest = if direction == Direction::Desc { (first, hour) } else { (hour, last) };
                     let need = enough - covered as u64;
@@ -733,6 +734,7 @@ impl<'a> Plan<'a> {
         let seqs: Vec<i64> = if walk {
             self.walk(conn, m, (start, end), direction, (skip, limit), u64::MAX)?.0
         } else {
+            // No gateway condition is needed: a combination id belongs to one gateway.
             let mut seek = conn.prepare_cached(&format!(
                 "SELECT seq FROM logs INDEXED BY logs_dims_time
                  WHERE dims IN (SELECT value FROM json_each(?1)) AND created_at >= ?2 AND created_at < ?3
@@ -784,9 +786,9 @@ impl<'a> Plan<'a> {
         Ok((seqs, true))
     }
 
-    /// A page that starts near the range's end and whose filters match a good share of the
-    /// logs: walked from that end at once (see [`Plan::walk`]), without counting the hours it
-    /// spans first. `None` when the share says the walk would be long, or when the logs walked
+    /// A page near the start of the list (the range's newest end, or its oldest for `Asc`)
+    /// whose filters match a good share of the logs: walked from there at once (see
+    /// [`Plan::walk`]), without counting the hours it spans first. `None` when the share says the walk would be long, or when the logs walked
     /// turn out sparser than it says: the hour counts find such pages for less.
     fn walked_page(
         &self,
