@@ -368,6 +368,14 @@ mod tests {
         }
     }
 
+    /// An inserter on a new database file (the directory lives as long as the first value).
+    fn fresh() -> (tempfile::TempDir, std::path::PathBuf, LogInserter) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        (dir, path, inserter)
+    }
+
     /// Records `0..n` of one gateway, each with a body and metadata of its own.
     fn distinct_records(n: usize) -> Vec<LogRecord> {
         (0..n)
@@ -399,9 +407,7 @@ mod tests {
 
     #[test]
     fn rows_written_in_chunks_keep_their_own_bodies_and_search_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let (_dir, path, mut inserter) = fresh();
         // Two batches: the second numbers its rows after the first's, and neither is a whole
         // number of chunks.
         let records = distinct_records(3 * CHUNK + 5);
@@ -418,9 +424,7 @@ mod tests {
 
     #[test]
     fn rows_past_the_largest_seq_are_numbered_by_sqlite_and_keep_their_own_bodies() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let (_dir, path, mut inserter) = fresh();
         let records = distinct_records(2 * CHUNK + 3);
         inserter.insert_batch(&records[..1]).unwrap();
         // A database filled by some tool: its highest row sits just below the largest rowid.
@@ -438,9 +442,7 @@ mod tests {
 
     #[test]
     fn a_bad_record_inside_a_chunk_costs_only_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let (_dir, path, mut inserter) = fresh();
         let mut records = distinct_records(2 * CHUNK + 1);
         // A second record with the id of the first, in the middle of the second chunk.
         records[CHUNK + 2].id = records[0].id.clone();
@@ -454,9 +456,7 @@ mod tests {
 
     #[test]
     fn a_bad_record_costs_only_itself_and_bodies_round_trip() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut inserter = LogInserter::new(crate::open_write(&path).unwrap()).unwrap();
+        let (_dir, path, mut inserter) = fresh();
         let outcome = inserter.insert_batch(&[record("A"), record("B"), record("A"), record("C")]).unwrap();
         assert_eq!(outcome, BatchOutcome { written: 3, over_limit: 0, gateway_deleted: 0, rejected: 1 });
         let conn = crate::open_read(&path).unwrap();
