@@ -13,13 +13,20 @@ pub(crate) fn fill_doomed(conn: &Connection, select: &str, params: impl Params) 
     Ok(())
 }
 
-/// Deletes the logs in `temp.doomed` and empties it; how many went.
-pub(crate) fn delete_doomed(conn: &Connection) -> Result<usize, StoreError> {
+/// What [`delete_doomed`] removed.
+pub(crate) struct Deleted {
+    pub logs: usize,
+    /// The metadata search's pieces that went with their last log.
+    pub terms: Vec<String>,
+}
+
+/// Deletes the logs in `temp.doomed` and empties it.
+pub(crate) fn delete_doomed(conn: &Connection) -> Result<Deleted, StoreError> {
     let cells = rollup::cells_of_doomed(conn)?;
     conn.execute("DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
-    conn.execute("DELETE FROM log_search WHERE rowid IN (SELECT seq FROM temp.doomed)", [])?;
-    let n = conn.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
+    let terms = crate::search::unindex_doomed(conn)?;
+    let logs = conn.execute("DELETE FROM logs WHERE seq IN (SELECT seq FROM temp.doomed)", [])?;
     conn.execute("DELETE FROM temp.doomed", [])?;
     rollup::recompute(conn, &cells)?;
-    Ok(n)
+    Ok(Deleted { logs, terms })
 }

@@ -108,10 +108,13 @@ pub fn delete_gateway(conn: &Connection, account: &str, id: &str, now_ms: i64) -
             "DELETE FROM log_payloads WHERE seq IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
             params![account, id],
         )?;
-        tx.execute(
-            "DELETE FROM log_search WHERE rowid IN (SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2)",
+        crate::delete::fill_doomed(
+            tx,
+            "SELECT seq FROM logs WHERE account_id = ?1 AND gateway_id = ?2 AND metadata IS NOT NULL",
             params![account, id],
         )?;
+        crate::search::unindex_doomed(tx)?;
+        tx.execute("DELETE FROM temp.doomed", [])?;
         tx.execute("DELETE FROM logs WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM log_rollup WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;
         tx.execute("DELETE FROM log_hours WHERE account_id = ?1 AND gateway_id = ?2", params![account, id])?;

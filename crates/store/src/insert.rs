@@ -9,6 +9,7 @@ use crate::dims::DimsCache;
 use crate::error::StoreError;
 use crate::retention::{self, Admission};
 use crate::rollup::{Additions, Stats, HOUR_MS};
+use crate::search::TermCache;
 
 /// The columns of `logs` the writer sets, in the order [`bind_log`] binds them. `seq` is left to
 /// SQLite: a multi-row INSERT that sets a rowid keeps a statement journal of every page it
@@ -61,6 +62,7 @@ pub struct LogInserter {
     conn: Connection,
     compressor: Compressor,
     dims: DimsCache,
+    terms: TermCache,
     sql: LogInsertSql,
     /// `PRAGMA data_version` when the last batch started: it changes when another connection
     /// commits, for instance deleting a gateway with its combinations.
@@ -91,6 +93,7 @@ impl LogInserter {
             conn,
             compressor: Compressor::new()?,
             dims: DimsCache::default(),
+            terms: TermCache::default(),
             sql: LogInsertSql::new(),
             data_version: None,
         })
@@ -159,8 +162,9 @@ impl LogInserter {
     fn insert_all(&mut self, records: &[LogRecord]) -> Result<Skipped, StoreError> {
         let result = self.try_insert_all(records);
         if result.is_err() {
-            // The transaction rolled back, and with it any combination it created.
+            // The transaction rolled back, and with it any combination or piece it created.
             self.dims.clear();
+            self.terms.clear();
         }
         result
     }
@@ -170,8 +174,9 @@ impl LogInserter {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
         if self.data_version.replace(version) != Some(version) {
-            // Cached combination ids may name combinations another connection deleted.
+            // Cached ids may name combinations or pieces another connection deleted.
             self.dims.clear();
+            self.terms.clear();
         }
         let mut limits = retention::Limits::default();
         let mut additions = Additions::default();
@@ -206,19 +211,17 @@ impl LogInserter {
                 stmt.execute(params![seq, request, r.request.truncated, response, r.response.truncated])?;
             }
         }
-        {
-            let mut stmt = tx.prepare_cached(crate::search::INSERT_SQL)?;
-            for row in &logs {
-                if let Some(metadata) = &row.r.metadata {
-                    crate::search::index(&mut stmt, row.seq, &metadata.to_lowercase())?;
-                }
-            }
-        }
+        crate::search::index(
+            &tx,
+            &mut self.terms,
+            logs.iter().filter_map(|l| Some((l.seq, l.r.created_at_ms, l.dims, l.r.metadata.as_deref()?))),
+        )?;
         if !additions.is_empty() {
             additions.apply(&tx)?;
         }
-        limits.delete_oldest_excess(&tx)?;
+        let gone = limits.delete_oldest_excess(&tx)?;
         tx.commit()?;
+        self.terms.forget(&gone);
         Ok(skipped)
     }
 }
@@ -432,7 +435,7 @@ mod tests {
         conn.pragma_update(None, "foreign_keys", "OFF").unwrap();
         conn.execute("UPDATE logs SET seq = ?1", [i64::MAX - 1]).unwrap();
         conn.execute("UPDATE log_payloads SET seq = ?1", [i64::MAX - 1]).unwrap();
-        conn.execute("DELETE FROM log_search", []).unwrap();
+        conn.execute("DELETE FROM search_postings", []).unwrap();
         drop(conn);
         let outcome = inserter.insert_batch(&records[1..]).unwrap();
         assert_eq!(outcome.written, records.len() - 1);

@@ -121,7 +121,7 @@ pub fn delete_logs(conn: &Connection, scope: Scope<'_>, q: &LogDeleteQuery) -> R
     );
     let n = atomically(conn, "delete_logs", |c| {
         crate::delete::fill_doomed(c, &select, params_from_iter(w.params.iter()))?;
-        crate::delete::delete_doomed(c)
+        Ok(crate::delete::delete_doomed(c)?.logs)
     })?;
     Ok(n as u64)
 }
@@ -162,8 +162,12 @@ pub fn patch_log(
         conn.execute("UPDATE logs SET score = ?2 WHERE seq = ?1", params![seq, v])?;
     }
     if let Some(v) = &patch.metadata {
-        conn.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
-        crate::search::reindex(conn, seq, v.as_deref())?;
+        atomically(conn, "patch_log", |c| {
+            // The old postings are found from the old text: reindex before the update.
+            crate::search::reindex(c, seq, v.as_deref())?;
+            c.execute("UPDATE logs SET metadata = ?2 WHERE seq = ?1", params![seq, v])?;
+            Ok(())
+        })?;
     }
     get_scoped(conn, scope, id)
 }

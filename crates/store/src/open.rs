@@ -71,10 +71,8 @@ fn register_functions(conn: &Connection) -> Result<(), StoreError> {
             }),
         })
     })?;
-    conn.create_scalar_function("aigw_search_column", 2, flags, |ctx| {
-        let folded = ctx.get::<Option<String>>(0)?;
-        let i = ctx.get::<i64>(1)?;
-        Ok(folded.and_then(|f| usize::try_from(i).ok().and_then(|i| crate::search::column(&f, i))))
+    conn.create_scalar_function("aigw_search_pieces", 1, flags, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|m| crate::search::pieces_json(&m)))
     })?;
     Ok(())
 }
@@ -92,40 +90,57 @@ mod tests {
         assert_eq!(mapped, super::READ_MMAP_BYTES, "SQLITE_MAX_MMAP_SIZE of this build is too low");
     }
 
-    /// A database of the schema before the search index kept runs (9) is re-indexed by the
-    /// migration: its logs are found by a term inside a value, and a term spanning the JSON is
-    /// left to the plain query.
+    /// A database of the schema before the posting lists (10) is indexed by the migration: its
+    /// logs are found by a term inside a value or across an entry's key and value, and the old
+    /// indexes are gone.
     #[test]
-    fn migration_10_rebuilds_the_search_index_from_the_logs() {
+    fn migration_11_builds_the_posting_lists_from_the_logs() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
+        let mut inserter = crate::LogInserter::new(super::open_write(&path).unwrap()).unwrap();
+        let records: Vec<aigw_core::LogRecord> = [("L1", r#"{"Team":"Search","run":12}"#), ("L2", r#"{"team":"search","run":7}"#)]
+            .into_iter()
+            .map(|(id, metadata)| aigw_core::LogRecord {
+                id: id.into(),
+                account_id: "a".into(),
+                gateway_id: "g".into(),
+                provider: "openai".into(),
+                metadata: Some(metadata.into()),
+                ..Default::default()
+            })
+            .collect();
+        assert_eq!(inserter.insert_batch(&records).unwrap().written, 2);
+        drop(inserter);
+        // Back to the schema of 10: the logs without posting lists, and the trigram index of then.
         let conn = rusqlite::Connection::open(&path).unwrap();
-        super::register_functions(&conn).unwrap();
-        for sql in &crate::schema::MIGRATIONS[..9] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 9).unwrap();
-        conn.execute(
-            "INSERT INTO logs (id, account_id, gateway_id, created_at, duration, provider, model, path,
-                 request_type, method, stream, status_code, success, cached, tokens_cached,
-                 tokens_cache_write, usage_source, custom_cost, step, source_kind, request_size,
-                 response_size, metadata)
-             VALUES ('L1', 'a', 'g', 0, 1, 'openai', 'gpt', 'chat/completions', 'chat', 'POST', 0, 200, 1, 0, 0,
-                 0, 'provider', 0, 0, 'direct', 1, 1, '{\"Team\":\"Search\",\"run\":12}')",
-            [],
+        conn.execute_batch(
+            "DROP TABLE search_terms; DROP TABLE search_postings; DROP TABLE search_vocab;
+             CREATE VIRTUAL TABLE log_search USING fts5(text, tokenize = 'trigram');
+             CREATE INDEX logs_metadata ON logs(seq, metadata) WHERE metadata IS NOT NULL;
+             PRAGMA user_version = 10;",
         )
         .unwrap();
-        conn.execute("INSERT INTO log_search (rowid, text) SELECT seq, aigw_fold(metadata) FROM logs", []).unwrap();
         drop(conn);
 
         let conn = super::open_write(&path).unwrap();
-        let hits = |q: &str| -> Vec<i64> {
-            let mut stmt = conn.prepare("SELECT rowid FROM log_search WHERE log_search MATCH ?1").unwrap();
-            stmt.query_map([q], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+        let found = |term: &str| -> Vec<String> {
+            let q = aigw_core::filter::LogQuery { search: Some(term.into()), ..Default::default() };
+            let page = crate::logs::list_logs(&conn, crate::logs::Scope { account: "a", gateway: "g" }, &q).unwrap();
+            let mut ids: Vec<String> = page.logs.into_iter().map(|l| l.id).collect();
+            ids.sort();
+            ids
         };
-        let seq: i64 = conn.query_row("SELECT seq FROM logs", [], |r| r.get(0)).unwrap();
-        assert_eq!(hits(&crate::search::trigram_query("search").unwrap()), vec![seq]);
-        assert_eq!(hits(&crate::search::trigram_query("team").unwrap()), vec![seq]);
-        assert!(hits("\"am\"\"\"").is_empty(), "the trigram across the key's closing quote is not indexed");
+        assert_eq!(found("SEARCH"), ["L1", "L2"]);
+        assert_eq!(found(r#"m":"sea"#), ["L1", "L2"]);
+        // Across two entries: the plain query's.
+        assert_eq!(found(r#"search","run"#), ["L1", "L2"]);
+        assert_eq!(found("12x"), Vec::<String>::new());
+        assert_eq!(found(r#"run":12"#), ["L1"]);
+        let terms: i64 = conn.query_row("SELECT count(*) FROM search_terms", [], |r| r.get(0)).unwrap();
+        assert_eq!(terms, 3, "one entry per distinct piece: team:search, run:12, run:7");
+        let old: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('log_search', 'logs_metadata')", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(old, 0);
     }
 }

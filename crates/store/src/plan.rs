@@ -137,14 +137,8 @@ struct Extra {
 #[derive(Debug, Default)]
 struct Extras {
     rows: Vec<Extra>,
+    /// Their count, and their min/max when the query asks for `meta_info`.
     stats: Stats,
-    /// The combinations (among the filtered ones) the search did not match by their columns, as
-    /// a WHERE over `log_dims` (alias `l`).
-    outside: Where,
-    /// The search term, and its trigram query and LIKE pattern over folded metadata.
-    term: String,
-    trigrams: String,
-    pattern: String,
 }
 
 /// A query the rollups can answer.
@@ -218,11 +212,8 @@ impl<'a> Plan<'a> {
             }
         }
         let search = match &q.search {
-            // A NUL ends the term for SQLite's LIKE and breaks the trigram query; a term without
-            // a trigram the index holds (`search.rs`) cannot be looked up in it: plain query.
-            Some(term) if term.contains('\0') || crate::search::trigram_query(&term.to_lowercase()).is_none() => {
-                return Ok(None)
-            }
+            // A term the metadata index cannot answer for (`search.rs`): plain query.
+            Some(term) if crate::search::vocab_query(&term.to_lowercase()).is_none() => return Ok(None),
             other => other.as_deref(),
         };
         let Some(term) = search else {
@@ -261,10 +252,8 @@ impl<'a> Plan<'a> {
         } else {
             // The metadata hits come from every gateway: only the combination says whose.
             let outside = |id: i64| gateway.has(id) && filtered.contains(id) && !hits.contains(id);
-            let mut out = dims;
-            out.not_search_dims(term);
             let mine = |id: i64| gateway.has(id);
-            let Some(extras) = search_extras(conn, scope, term, (mine, outside), out, range)? else {
+            let Some(extras) = search_extras(conn, scope, term, (mine, outside), range, q.meta_info)? else {
                 return Ok(None);
             };
             extras
@@ -683,17 +672,9 @@ impl<'a> Plan<'a> {
                 let seqs = self.in_list(&mut args, extras.into_iter());
                 ("logs_gateway_time", format!(" AND ({combos} OR l.seq IN ({seqs}))"))
             } else {
-                // Many hits in this hour: match them again rather than name them all.
-                let x = &self.extras;
-                args.extend(x.outside.params.iter().cloned());
-                args.extend([x.trigrams.clone().into(), x.pattern.clone().into(), x.term.clone().into()]);
-                let again = format!(
-                    "l.dims IN (SELECT l.id FROM log_dims l WHERE {})
-                     AND (l.seq IN (SELECT rowid FROM log_search WHERE log_search MATCH ?)
-                     AND aigw_fold(l.metadata) LIKE ? ESCAPE '\\' OR l.id = ?)",
-                    x.outside.sql
-                );
-                ("logs_gateway_time", format!(" AND ({combos} OR ({again}))"))
+                // Many hits in this hour: one parameter rather than one each.
+                args.push(SqlValue::Text(json_ids(extras.into_iter())));
+                ("logs_gateway_time", format!(" AND ({combos} OR l.seq IN (SELECT value FROM json_each(?)))"))
             }
         };
         let order = page(&mut args);
@@ -928,67 +909,54 @@ fn gateway_totals(conn: &Connection, scope: Scope<'_>) -> Result<Stats, StoreErr
     Ok(conn.prepare_cached(&sql)?.query_row(params![scope.account, scope.gateway], |r| Stats::from_row(r, 0))?)
 }
 
-/// Logs a search finds outside the combinations it matched: metadata hits (through the trigram
-/// index, then checked exactly) and the log whose id is the term. Only those in `outside`
-/// combinations and in the range count. `None` when there are too many to handle this way.
+/// Logs a search finds outside the combinations it matched: metadata hits (from the posting
+/// lists, `search.rs`) and the log whose id is the term. Only those in `outside` combinations
+/// and in the range count; their stats are read only if `with_stats`. `None` when there are
+/// too many to handle this way.
 fn search_extras(
     conn: &Connection,
     scope: Scope<'_>,
     term: &str,
     (mine, outside): (impl Fn(i64) -> bool, impl Fn(i64) -> bool),
-    outside_where: Where,
     range: Range,
+    with_stats: bool,
 ) -> Result<Option<Extras>, StoreError> {
     let folded = term.to_lowercase();
-    // The index keeps no positions (`detail=none`, a third of the size) nor the trigrams that
-    // span the JSON's structure, so the term is asked for as those of its trigrams the index
-    // holds, and every hit is checked with LIKE.
-    let Some(phrase) = crate::search::trigram_query(&folded) else { return Ok(None) };
-    let pattern = format!("%{}%", crate::gateways::escape_like(&folded));
-    let columns = format!("l.seq, l.created_at, l.dims, {STAT_AGGREGATES_ROW}");
-    let mut by_metadata = conn.prepare_cached(&format!(
-        // CROSS JOIN keeps the index's hits as the outer loop: left to itself, SQLite may walk
-        // the gateway's logs and probe the index for each (250 ms for a term with no hits).
-        // Each hit is checked in `logs_metadata`, which holds what this needs of the logs with
-        // metadata, densely: not in the table, whose rows are spread over the whole file.
-        "SELECT {columns} FROM log_search s CROSS JOIN logs l INDEXED BY logs_metadata ON l.seq = s.rowid
-         WHERE log_search MATCH ?1 AND l.metadata IS NOT NULL AND aigw_fold(l.metadata) LIKE ?2 ESCAPE '\\'
-         LIMIT {}",
-        MAX_READ_HITS + 1
-    ))?;
-    let mut by_id = conn.prepare_cached(&format!(
-        "SELECT {columns} FROM logs l WHERE l.id = ?1 AND l.account_id = ?2 AND l.gateway_id = ?3"
-    ))?;
-    let mut found: HashMap<i64, i64> = HashMap::new();
-    let mut stats = Stats::default();
-    let mut add = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
-        let (seq, created_at, dims): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        if outside(dims) && range.contains(created_at) && found.insert(seq, created_at).is_none() {
-            stats.merge(&Stats::of(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?));
+    let Some(query) = crate::search::vocab_query(&folded) else { return Ok(None) };
+    let Ok(hits) = crate::search::postings(conn, &folded, &query, MAX_READ_HITS)? else { return Ok(None) };
+    // The postings hold every gateway's logs: only this gateway's hits count toward its bound,
+    // so another tenant's data never sends this one to the plain query.
+    if hits.iter().filter(|p| mine(p.dims)).count() > MAX_EXTRA_ROWS {
+        return Ok(None);
+    }
+    let mut found: HashMap<i64, i64> = hits
+        .iter()
+        .filter(|p| outside(p.dims) && range.contains(p.created_at))
+        .map(|p| (p.seq, p.created_at))
+        .collect();
+    let by_id: Option<(i64, i64, i64)> = conn
+        .prepare_cached("SELECT seq, created_at, dims FROM logs WHERE id = ?1 AND account_id = ?2 AND gateway_id = ?3")?
+        .query_row(params![term, scope.account, scope.gateway], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    if let Some((seq, created_at, _)) = by_id.filter(|&(_, c, dims)| outside(dims) && range.contains(c)) {
+        found.insert(seq, created_at);
+    }
+    let mut rows: Vec<Extra> = found.into_iter().map(|(seq, created_at)| Extra { seq, created_at }).collect();
+    rows.sort_unstable_by_key(|e| e.seq);
+    let stats = if with_stats {
+        // Only `meta_info` reads the hits' rows: a page and its count need none.
+        let sql = format!("SELECT {STAT_AGGREGATES_ROW} FROM logs l WHERE l.seq IN (SELECT value FROM json_each(?1))");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([json_ids(rows.iter().map(|e| e.seq))])?;
+        let mut stats = Stats::default();
+        while let Some(r) = rows.next()? {
+            stats.merge(&Stats::of(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
         }
-        Ok(())
+        stats
+    } else {
+        Stats { n: rows.len() as i64, ..Stats::default() }
     };
-    let mut rows = by_metadata.query(params![phrase, pattern])?;
-    let (mut read, mut ours) = (0, 0);
-    while let Some(r) = rows.next()? {
-        // The index holds every gateway's logs: only this gateway's hits count toward its
-        // bound, so another tenant's data never sends this one to the plain query.
-        read += 1;
-        ours += usize::from(mine(r.get(2)?));
-        if ours > MAX_EXTRA_ROWS || read > MAX_READ_HITS {
-            return Ok(None);
-        }
-        add(r)?;
-    }
-    let mut rows = by_id.query(params![term, scope.account, scope.gateway])?;
-    while let Some(r) = rows.next()? {
-        add(r)?;
-    }
-    let mut extras =
-        Extras { outside: outside_where, term: term.to_string(), trigrams: phrase, pattern, ..Default::default() };
-    extras.rows = found.into_iter().map(|(seq, created_at)| Extra { seq, created_at }).collect();
-    extras.stats = stats;
-    Ok(Some(extras))
+    Ok(Some(Extras { rows, stats }))
 }
 
 /// The columns [`Stats::of`] takes, from one `logs` row.

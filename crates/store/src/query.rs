@@ -156,15 +156,6 @@ impl Where {
         self.and(&format!("({})", parts.join(" OR ")));
     }
 
-    /// The negation of [`Where::search_dims`]: none of those columns holds the term.
-    pub(crate) fn not_search_dims(&mut self, term: &str) {
-        let mut inner = Where::default();
-        inner.search_dims(term);
-        // A null column makes the test null, not false; count it as no match.
-        self.and(&format!("NOT coalesce({}, 0)", inner.sql.trim_start_matches(" AND ")));
-        self.params.extend(inner.params);
-    }
-
     /// Free-text search: a case-insensitive substring of the endpoint, model, provider, sender
     /// name or metadata, or the exact log id.
     pub(crate) fn search(&mut self, term: &str) {

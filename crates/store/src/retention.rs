@@ -77,8 +77,10 @@ impl Limits {
         Ok(Admission::Admit)
     }
 
-    /// For DELETE_OLDEST gateways over their cap: deletes the oldest logs down to it.
-    pub(crate) fn delete_oldest_excess(&self, conn: &Connection) -> Result<(), StoreError> {
+    /// For DELETE_OLDEST gateways over their cap: deletes the oldest logs down to it. Returns
+    /// the metadata search's pieces that went with their last log.
+    pub(crate) fn delete_oldest_excess(&self, conn: &Connection) -> Result<Vec<String>, StoreError> {
+        let mut terms = Vec::new();
         for (account, gateway, gate) in
             self.caps.iter().flat_map(|(a, gs)| gs.iter().map(move |(g, gate)| (a, g, gate)))
         {
@@ -93,9 +95,9 @@ impl Limits {
                  ORDER BY created_at ASC, seq ASC LIMIT ?3",
                 params![account, gateway, excess],
             )?;
-            delete::delete_doomed(conn)?;
+            terms.extend(delete::delete_doomed(conn)?.terms);
         }
-        Ok(())
+        Ok(terms)
     }
 }
 

@@ -304,28 +304,40 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         min(min_total), max(max_total)
     FROM log_rollup GROUP BY account_id, gateway_id, hour;
     "#,
-    // 9: what a metadata search checks of each hit of the trigram index, keyed like the index
-    //    (by `seq`) and only for logs with metadata: a hit then reads one dense index instead of
-    //    a table row somewhere in a file that grows by a gigabyte per million logs.
+    // 9: (superseded by 11, which drops what it built) an index to check trigram hits in.
+    "",
+    // 10: (superseded by 11, which drops what it built) the trigram index kept the runs between
+    //     the JSON's structural characters, one column each.
+    "",
+    // 11: the metadata search reads posting lists per metadata entry (`search.rs`) instead of
+    //     checking each trigram hit in a log row: a term found in thousands of logs spread over
+    //     the file read a page per hit. The per-log trigram index and the index the hits were
+    //     checked in go.
     r#"
-    CREATE INDEX logs_metadata ON logs(seq, created_at, dims, cost, duration, tokens_in, tokens_out, metadata)
-        WHERE metadata IS NOT NULL;
-    "#,
-    // 10: the metadata search index keeps the runs between the JSON's structural characters, one
-    //     column each, instead of the whole text (`search.rs`): the trigrams that span `":"` and
-    //     the like were most of the index, of the writer's work on it, and of no use to a search.
-    r#"
-    DROP TABLE log_search;
-    CREATE VIRTUAL TABLE log_search USING fts5(
-        c0, c1, c2, c3, c4, c5, c6, c7, c8, c9,
-        content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+    DROP TABLE IF EXISTS log_search;
+    DROP INDEX IF EXISTS logs_metadata;
+    CREATE TABLE search_terms (
+        id   INTEGER PRIMARY KEY,
+        text TEXT NOT NULL UNIQUE
     );
-    INSERT INTO log_search (rowid, c0, c1, c2, c3, c4, c5, c6, c7, c8, c9)
-    SELECT seq, aigw_search_column(m, 0), aigw_search_column(m, 1), aigw_search_column(m, 2),
-        aigw_search_column(m, 3), aigw_search_column(m, 4), aigw_search_column(m, 5),
-        aigw_search_column(m, 6), aigw_search_column(m, 7), aigw_search_column(m, 8),
-        aigw_search_column(m, 9)
-    FROM (SELECT seq, aigw_fold(metadata) AS m FROM logs WHERE metadata IS NOT NULL);
+    CREATE TABLE search_postings (
+        term       INTEGER NOT NULL,
+        seq        INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        dims       INTEGER NOT NULL,
+        PRIMARY KEY (term, seq)
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE search_vocab USING fts5(
+        text, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+    );
+    INSERT OR IGNORE INTO search_terms (text)
+    SELECT p.value FROM logs l, json_each(aigw_search_pieces(l.metadata)) p WHERE l.metadata IS NOT NULL;
+    INSERT OR IGNORE INTO search_postings (term, seq, created_at, dims)
+    SELECT t.id, l.seq, l.created_at, l.dims
+    FROM logs l, json_each(aigw_search_pieces(l.metadata)) p JOIN search_terms t ON t.text = p.value
+    WHERE l.metadata IS NOT NULL
+    ORDER BY t.id, l.seq;
+    INSERT INTO search_vocab (rowid, text) SELECT id, text FROM search_terms;
     "#,
 ];
 
