@@ -98,17 +98,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.db");
         let mut inserter = crate::LogInserter::new(super::open_write(&path).unwrap()).unwrap();
-        let records: Vec<aigw_core::LogRecord> = [("L1", r#"{"Team":"Search","run":12}"#), ("L2", r#"{"team":"search","run":7}"#)]
-            .into_iter()
-            .map(|(id, metadata)| aigw_core::LogRecord {
-                id: id.into(),
-                account_id: "a".into(),
-                gateway_id: "g".into(),
-                provider: "openai".into(),
-                metadata: Some(metadata.into()),
-                ..Default::default()
-            })
-            .collect();
+        let records: Vec<aigw_core::LogRecord> =
+            [("L1", r#"{"Team":"Search","run":12}"#), ("L2", r#"{"team":"search","run":7}"#)]
+                .into_iter()
+                .map(|(id, metadata)| aigw_core::LogRecord {
+                    id: id.into(),
+                    account_id: "a".into(),
+                    gateway_id: "g".into(),
+                    provider: "openai".into(),
+                    metadata: Some(metadata.into()),
+                    ..Default::default()
+                })
+                .collect();
         assert_eq!(inserter.insert_batch(&records).unwrap().written, 2);
         drop(inserter);
         // Back to the schema of 10: the logs without posting lists, and the trigram index of then.
@@ -139,7 +140,9 @@ mod tests {
         let terms: i64 = conn.query_row("SELECT count(*) FROM search_terms", [], |r| r.get(0)).unwrap();
         assert_eq!(terms, 3, "one entry per distinct piece: team:search, run:12, run:7");
         let old: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('log_search', 'logs_metadata')", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name IN ('log_search', 'logs_metadata')", [], |r| {
+                r.get(0)
+            })
             .unwrap();
         assert_eq!(old, 0);
     }

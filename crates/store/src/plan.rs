@@ -673,7 +673,7 @@ impl<'a> Plan<'a> {
                 ("logs_gateway_time", format!(" AND ({combos} OR l.seq IN ({seqs}))"))
             } else {
                 // Many hits in this hour: one parameter rather than one each.
-                args.push(SqlValue::Text(json_ids(extras.into_iter())));
+                args.push(SqlValue::Text(json_ids(extras)));
                 ("logs_gateway_time", format!(" AND ({combos} OR l.seq IN (SELECT value FROM json_each(?)))"))
             }
         };

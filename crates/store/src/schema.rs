@@ -312,10 +312,9 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     // 11: the metadata search reads posting lists per metadata entry (`search.rs`) instead of
     //     checking each trigram hit in a log row: a term found in thousands of logs spread over
     //     the file read a page per hit. The per-log trigram index and the index the hits were
-    //     checked in go.
+    //     checked in go; the latter only once the lists are built, as it covers what they read.
     r#"
     DROP TABLE IF EXISTS log_search;
-    DROP INDEX IF EXISTS logs_metadata;
     CREATE TABLE search_terms (
         id   INTEGER PRIMARY KEY,
         text TEXT NOT NULL UNIQUE
@@ -338,6 +337,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     WHERE l.metadata IS NOT NULL
     ORDER BY t.id, l.seq;
     INSERT INTO search_vocab (rowid, text) SELECT id, text FROM search_terms;
+    DROP INDEX IF EXISTS logs_metadata;
     "#,
 ];
 

@@ -49,10 +49,8 @@ pub(crate) fn vocab_query(term: &str) -> Option<String> {
         return None;
     }
     let chars: Vec<char> = term.chars().collect();
-    let mut trigrams: Vec<String> = chars
-        .windows(3)
-        .map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\"")))
-        .collect();
+    let mut trigrams: Vec<String> =
+        chars.windows(3).map(|w| format!("\"{}\"", w.iter().collect::<String>().replace('"', "\"\""))).collect();
     trigrams.sort();
     trigrams.dedup();
     (!trigrams.is_empty()).then(|| trigrams.join(" AND "))
@@ -66,12 +64,17 @@ pub(crate) struct Posting {
     pub dims: i64,
 }
 
-/// Why [`postings`] gave up: more pieces or logs than `limit` hold the term.
+/// Why [`postings`] gave up: more pieces or logs hold the term than it reads.
 #[derive(Debug)]
 pub(crate) struct TooMany;
 
+/// Pieces whose trigrams match a term that [`postings`] reads before it gives up: each costs a
+/// seek into the lists, and a term in that many distinct values (`"run":1`, `"run":10`, ...)
+/// is one a scan answers about as fast.
+const MAX_PIECES: usize = 50_000;
+
 /// The logs (of every gateway) whose metadata holds the folded `term`, each once, given its
-/// [`vocab_query`]; `Err(TooMany)` past `limit` pieces or postings read.
+/// [`vocab_query`]; `Err(TooMany)` past [`MAX_PIECES`] pieces or `limit` postings read.
 pub(crate) fn postings(
     conn: &Connection,
     term: &str,
@@ -88,7 +91,7 @@ pub(crate) fn postings(
         let mut read = 0;
         while let Some(r) = rows.next()? {
             read += 1;
-            if read > limit {
+            if read > MAX_PIECES {
                 return Ok(Err(TooMany));
             }
             // The trigrams only narrow: the piece must hold the term itself.
@@ -289,7 +292,10 @@ mod tests {
 
     #[test]
     fn metadata_is_cut_into_its_entries_at_braces_and_commas() {
-        assert_eq!(pieces(r#"{"team":"search","run":12,"ok":true}"#), [r#""ok":true"#, r#""run":12"#, r#""team":"search""#]);
+        assert_eq!(
+            pieces(r#"{"team":"search","run":12,"ok":true}"#),
+            [r#""ok":true"#, r#""run":12"#, r#""team":"search""#]
+        );
         // A comma inside a value cuts it too: a term can still only be inside one piece.
         assert_eq!(pieces(r#"{"who":"smith, j","a":1,"a":1}"#), [r#" j""#, r#""a":1"#, r#""who":"smith"#]);
         assert_eq!(pieces_json(r#"{"Team":"Ünïcode"}"#), r#"["\"team\":\"ünïcode\""]"#);

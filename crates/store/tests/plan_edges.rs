@@ -148,3 +148,42 @@ fn pages_of_a_search_count_its_metadata_hits_in_every_hour() {
     }
     assert_eq!(bad, 0);
 }
+
+/// An hour with more metadata hits than a page query names one by one, beside logs of a name
+/// the term matches too: pages in both directions and at both ends of the hour agree.
+#[test]
+fn an_hour_with_thousands_of_metadata_hits_pages_as_the_plain_query() {
+    let (_dir, mut ins, conn) = fresh();
+    let recs: Vec<LogRecord> = (0..3_300)
+        .map(|i| {
+            let at = T0 + (i as i64 % 1_650) * 2_000;
+            let (model, meta) = match i % 3 {
+                0 => ("gpt-4o", Some(r#"{"ticket":"zeta-9"}"#)),
+                1 => ("zeta-model", None),
+                _ => ("gpt-4o", Some(r#"{"ticket":"other"}"#)),
+            };
+            rec(i, "g", at, if i % 2 == 0 { "openai" } else { "anthropic" }, model, None, meta)
+        })
+        .collect();
+    ins.insert_batch(&recs).unwrap();
+    for filters in [vec![], vec![prov("openai")]] {
+        for direction in [Direction::Desc, Direction::Asc] {
+            for page in [1, 2, 40, 65, 90] {
+                for meta_info in [false, true] {
+                    let q = LogQuery {
+                        search: Some("ZETA".into()),
+                        filters: filters.clone(),
+                        per_page: 25,
+                        page,
+                        direction,
+                        meta_info,
+                        ..Default::default()
+                    };
+                    let (fast, plain, same) = cmp(&conn, "g", &q);
+                    assert_eq!(fast, plain, "{q:?}");
+                    assert!(same, "{q:?}");
+                }
+            }
+        }
+    }
+}

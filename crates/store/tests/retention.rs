@@ -140,3 +140,73 @@ fn logs_of_a_gateway_not_yet_stored_are_kept() {
     let mut inserter = LogInserter::new(aigw_store::open_write(&dir.path().join("t.db")).unwrap()).unwrap();
     assert_eq!(inserter.insert_batch(&records(0, 4)).unwrap().written, 4);
 }
+
+/// The ids of the capped gateway's logs a search finds (and the plain query agrees).
+fn found(dir: &tempfile::TempDir, term: &str) -> Vec<String> {
+    let conn = aigw_store::open_read(&dir.path().join("t.db")).unwrap();
+    let scope = Scope { account: "acct", gateway: "capped" };
+    let q = LogQuery { per_page: 50, search: Some(term.into()), ..Default::default() };
+    let fast = list_logs(&conn, scope, &q).unwrap();
+    let plain = scan_list(&conn, scope, &q).unwrap();
+    let ids = |p: &aigw_store::logs::LogPage| p.logs.iter().map(|l| l.id.clone()).collect::<Vec<_>>();
+    assert_eq!((fast.total, ids(&fast)), (plain.total, ids(&plain)), "search {term:?}");
+    ids(&fast)
+}
+
+#[test]
+fn metadata_deleted_with_the_oldest_logs_is_found_again_when_it_comes_back() {
+    let (dir, mut inserter) = setup(2, Some(LogManagementStrategy::DeleteOldest));
+    let with = |from: usize, n: usize, value: &str| -> Vec<LogRecord> {
+        records(from, n)
+            .into_iter()
+            .map(|r| LogRecord { metadata: Some(format!(r#"{{"run":"{value}"}}"#)), ..r })
+            .collect()
+    };
+    inserter.insert_batch(&with(0, 2, "alpha-1")).unwrap();
+    assert_eq!(found(&dir, "alpha-1"), ["01RET00000001", "01RET00000000"]);
+    // Two newer logs push both out: their entry goes with them...
+    inserter.insert_batch(&with(2, 2, "beta-2")).unwrap();
+    assert!(found(&dir, "alpha-1").is_empty());
+    let conn = aigw_store::open_read(&dir.path().join("t.db")).unwrap();
+    let entries: Vec<String> = conn
+        .prepare("SELECT text FROM search_terms")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(entries, [r#""run":"beta-2""#]);
+    // ...and the writer, which had it cached, adds it anew when it is back.
+    inserter.insert_batch(&with(4, 1, "alpha-1")).unwrap();
+    assert_eq!(found(&dir, "alpha-1"), ["01RET00000004"]);
+    assert_eq!(found(&dir, "beta-2"), ["01RET00000003"]);
+}
+
+#[test]
+fn patched_metadata_is_found_by_its_new_values_only() {
+    let (dir, mut inserter) = setup(10, None);
+    let recs: Vec<LogRecord> = records(0, 2)
+        .into_iter()
+        .map(|r| LogRecord { metadata: Some(r#"{"team":"search","ticket":"t-77"}"#.into()), ..r })
+        .collect();
+    inserter.insert_batch(&recs).unwrap();
+    let conn = aigw_store::open_write(&dir.path().join("t.db")).unwrap();
+    let scope = Scope { account: "acct", gateway: "capped" };
+    let patch = |id: &str, metadata: Option<&str>| {
+        let p = aigw_store::logs::LogPatch { metadata: Some(metadata.map(String::from)), ..Default::default() };
+        aigw_store::logs::patch_log(&conn, scope, id, &p).unwrap().unwrap();
+    };
+    patch("01RET00000000", Some(r#"{"team":"Billing"}"#));
+    assert_eq!(found(&dir, "billing"), ["01RET00000000"]);
+    assert_eq!(found(&dir, "t-77"), ["01RET00000001"]);
+    assert_eq!(found(&dir, "search"), ["01RET00000001"]);
+    patch("01RET00000001", None);
+    assert!(found(&dir, "t-77").is_empty());
+    let entries: i64 = conn.query_row("SELECT count(*) FROM search_terms", [], |r| r.get(0)).unwrap();
+    assert_eq!(entries, 1, "only the patched log's entry is left");
+    // The writer (its cache of entries now stale) indexes a new log with the old entries again.
+    inserter
+        .insert_batch(&recs[..1].iter().map(|r| LogRecord { id: "01RETNEW".into(), ..r.clone() }).collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(found(&dir, "t-77"), ["01RETNEW"]);
+}

@@ -109,7 +109,9 @@ pub fn print_sizes(l: &Loaded, s: &Sizes) {
         ("logs rows", &|x| x == "logs"),
         ("logs indexes", &|x| x.starts_with("logs_") || x.starts_with("sqlite_autoindex_logs")),
         ("log_payloads", &|x| x == "log_payloads"),
-        ("search (FTS5 trigram)", &|x| x.starts_with("log_search")),
+        ("metadata search (postings, vocab)", &|x| {
+            x.starts_with("search_") || x.starts_with("sqlite_autoindex_search")
+        }),
         ("rollups (log_dims, log_rollup)", &|x| x.starts_with("log_dims") || x.starts_with("log_rollup")),
         ("other", &|_| false),
     ];
