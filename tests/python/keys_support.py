@@ -154,7 +154,9 @@ def db_text(gw: Gateway) -> str:
     with gw.connect() as conn:
         tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for t in tables:
-            if t.startswith("log_search"):
+            # The metadata search's trigram index (FTS5, which this Python's SQLite cannot open):
+            # it indexes the texts of `search_terms`, which are read here.
+            if t.startswith("search_vocab"):
                 continue
             for row in conn.execute(f'SELECT * FROM "{t}"'):
                 for v in row:

@@ -61,20 +61,23 @@ const STATEMENT_CACHE: usize = 64;
 fn register_functions(conn: &Connection) -> Result<(), StoreError> {
     let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_INNOCUOUS;
     conn.create_scalar_function(crate::query::FOLD, 1, flags, |ctx| {
-        Ok(match ctx.get_raw(0) {
-            ValueRef::Text(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
-            ValueRef::Null => None,
-            other => Some(match other {
-                ValueRef::Integer(i) => i.to_string(),
-                ValueRef::Real(r) => r.to_string(),
-                _ => String::new(),
-            }),
-        })
+        Ok(text_of(ctx.get_raw(0)).map(|t| t.to_lowercase()))
     })?;
     conn.create_scalar_function("aigw_search_pieces", 1, flags, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|m| crate::search::pieces_json(&m)))
+        Ok(text_of(ctx.get_raw(0)).map(|m| crate::search::pieces_json(&m)))
     })?;
     Ok(())
+}
+
+/// A value as the text the SQL functions work on: whatever its type, never an error.
+fn text_of(v: ValueRef<'_>) -> Option<String> {
+    match v {
+        ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(r) => Some(r.to_string()),
+        ValueRef::Blob(_) => Some(String::new()),
+    }
 }
 
 #[cfg(test)]

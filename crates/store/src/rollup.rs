@@ -296,12 +296,18 @@ pub(crate) fn recompute(conn: &Connection, cells: &BTreeSet<Cell>) -> Result<(),
     Ok(())
 }
 
+/// The query of [`cells_of_doomed`]. CROSS JOIN keeps the doomed logs as the outer loop: left to
+/// itself, SQLite scans the whole time index and probes the doomed list for each log.
+pub(crate) fn doomed_cells_sql() -> String {
+    format!(
+        "SELECT DISTINCT l.account_id, l.gateway_id, l.created_at / {HOUR_MS}, l.dims
+         FROM temp.doomed d CROSS JOIN logs l ON l.seq = d.seq"
+    )
+}
+
 /// The cells the given logs (by `seq`, in `temp.doomed`) fall in, read before they are deleted.
 pub(crate) fn cells_of_doomed(conn: &Connection) -> Result<BTreeSet<Cell>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT DISTINCT l.account_id, l.gateway_id, l.created_at / {HOUR_MS}, l.dims
-         FROM temp.doomed d JOIN logs l ON l.seq = d.seq"
-    ))?;
+    let mut stmt = conn.prepare_cached(&doomed_cells_sql())?;
     let cells = stmt
         .query_map([], |r| Ok(Cell { account: r.get(0)?, gateway: r.get(1)?, hour: r.get(2)?, dims: r.get(3)? }))?
         .collect::<Result<_, _>>()?;

@@ -247,24 +247,27 @@ pub(crate) fn index<'m>(
     Ok(())
 }
 
+/// The postings of the logs in `temp.doomed`, found from their metadata.
+pub(crate) const DOOMED_POSTINGS: &str = "SELECT t.id, l.seq FROM temp.doomed d CROSS JOIN logs l ON l.seq = d.seq
+    JOIN json_each(aigw_search_pieces(l.metadata)) p JOIN search_terms t ON t.text = p.value
+    WHERE l.metadata IS NOT NULL";
+
 /// Removes the postings of the logs in `temp.doomed` (read from their metadata, so before the
-/// rows go), and the pieces no log has any more; returns those pieces' texts.
+/// rows go), and the pieces no log has any more; returns those pieces' texts. CROSS JOIN keeps
+/// the doomed logs as the outer loop: left to itself, SQLite scans every log and probes the list.
 pub(crate) fn unindex_doomed(conn: &Connection) -> Result<Vec<String>, StoreError> {
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "CREATE TEMP TABLE IF NOT EXISTS unposted (term INTEGER, seq INTEGER, PRIMARY KEY (term, seq)) WITHOUT ROWID;
          DELETE FROM temp.unposted;
-         INSERT OR IGNORE INTO temp.unposted
-         SELECT t.id, l.seq FROM temp.doomed d JOIN logs l ON l.seq = d.seq
-             JOIN json_each(aigw_search_pieces(l.metadata)) p JOIN search_terms t ON t.text = p.value
-         WHERE l.metadata IS NOT NULL;
+         INSERT OR IGNORE INTO temp.unposted {DOOMED_POSTINGS};
          DELETE FROM search_postings WHERE (term, seq) IN (SELECT term, seq FROM temp.unposted);
          CREATE TEMP TABLE IF NOT EXISTS orphans (term INTEGER PRIMARY KEY);
          DELETE FROM temp.orphans;
          INSERT INTO temp.orphans SELECT DISTINCT u.term FROM temp.unposted u
          WHERE NOT EXISTS (SELECT 1 FROM search_postings p WHERE p.term = u.term);
          DELETE FROM temp.unposted;
-         DELETE FROM search_vocab WHERE rowid IN (SELECT term FROM temp.orphans);",
-    )?;
+         DELETE FROM search_vocab WHERE rowid IN (SELECT term FROM temp.orphans);"
+    ))?;
     let mut stmt =
         conn.prepare_cached("DELETE FROM search_terms WHERE id IN (SELECT term FROM temp.orphans) RETURNING text")?;
     let gone = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
