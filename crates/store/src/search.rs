@@ -212,6 +212,9 @@ pub(crate) fn index<'m>(
 ) -> Result<(), StoreError> {
     let folded: Vec<(Posting, String)> =
         logs.map(|(seq, created_at, dims, m)| (Posting { seq, created_at, dims }, m.to_lowercase())).collect();
+    if folded.is_empty() {
+        return Ok(());
+    }
     let next = conn.query_row("SELECT coalesce(max(id), 0) + 1 FROM search_terms", [], |r| r.get(0))?;
     let mut new = NewTerms { next, added: Vec::new() };
     let mut rows: Vec<(i64, Posting)> = Vec::new();
