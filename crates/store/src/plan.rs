@@ -924,8 +924,9 @@ fn search_extras(
     let folded = term.to_lowercase();
     let Some(query) = crate::search::vocab_query(&folded) else { return Ok(None) };
     let Ok(hits) = crate::search::postings(conn, &folded, &query, MAX_READ_HITS)? else { return Ok(None) };
-    // The postings hold every gateway's logs: only this gateway's hits count toward its bound,
-    // so another tenant's data never sends this one to the plain query.
+    // The postings hold every gateway's logs. Only this gateway's hits count toward its own
+    // bound; every gateway's count toward the (four times larger) bound on what is read, so
+    // another tenant's data sends this one to the plain query only when it is that much larger.
     if hits.iter().filter(|p| mine(p.dims)).count() > MAX_EXTRA_ROWS {
         return Ok(None);
     }
