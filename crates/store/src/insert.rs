@@ -35,8 +35,13 @@ const CHUNK: usize = 8;
 /// is then retried record by record) rather than only its statement, so SQLite keeps no
 /// statement journal of the pages the statement changes.
 fn insert_sql(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; LOG_WIDTH].join(", "));
-    format!("INSERT OR ROLLBACK INTO logs ({LOG_COLUMNS}) VALUES {}", vec![row; rows].join(", "))
+    format!("INSERT OR ROLLBACK INTO logs ({LOG_COLUMNS}) VALUES {}", values(LOG_WIDTH, rows))
+}
+
+/// The VALUES list of a multi-row INSERT: `rows` rows of `width` parameters each.
+pub(crate) fn values(width: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    vec![row; rows].join(", ")
 }
 
 /// Page cache of the writer's connection, in KiB. A batch changes pages all over the file (the

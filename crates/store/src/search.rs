@@ -199,7 +199,7 @@ fn term_id<'t>(
 const POSTINGS_CHUNK: usize = 16;
 
 fn postings_sql(rows: usize) -> String {
-    let values = vec!["(?, ?, ?, ?)"; rows].join(", ");
+    let values = crate::insert::values(4, rows);
     format!("INSERT OR IGNORE INTO search_postings (term, seq, created_at, dims) VALUES {values}")
 }
 
